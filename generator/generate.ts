@@ -1,0 +1,30 @@
+// The pipeline: scan (the only reader) → model (parse, validate, hash) →
+// render. Returns what it would write; writing is the CLI's job.
+
+import { Diagnostics, type Diagnostic } from './diagnostics.js';
+import { buildModel } from './model/build.js';
+import type { Model } from './model/types.js';
+import { renderCatalog, renderGraph } from './render/catalog.js';
+import { renderMakefile } from './render/makefile.js';
+import { readTree } from './scan/tree.js';
+
+export interface Generated {
+  /** Output files by path relative to the repository root; empty when there are errors. */
+  files: Map<string, string>;
+  diagnostics: Diagnostic[];
+  model?: Model;
+}
+
+export const OUTPUT_DIR = 'generated';
+
+export function generate(root: string): Generated {
+  const diags = new Diagnostics();
+  const model = buildModel(readTree(root), diags);
+  if (diags.hasErrors) return { files: new Map(), diagnostics: diags.sorted() };
+  const files = new Map<string, string>([
+    [`${OUTPUT_DIR}/images.mk`, renderMakefile(model)],
+    [`${OUTPUT_DIR}/images.json`, renderCatalog(model)],
+    [`${OUTPUT_DIR}/images.md`, renderGraph(model)],
+  ]);
+  return { files, diagnostics: diags.sorted(), model };
+}

@@ -1,0 +1,77 @@
+// The content hash H: 16 hex digits over exactly what determines the image.
+// - the build context Docker would send, honouring .dockerignore (or the
+//   Dockerfile-specific `<Dockerfile>.dockerignore` that BuildKit prefers);
+// - per platform, the Dockerfile used and the BASEIMAGE entry as written;
+// - build args and labels from image.yaml;
+// - the content hashes of the in-tree images it is built from.
+// Records are JSON lines, so no value can be confused with another, and
+// every list is sorted, so file-system order and locale do not matter.
+
+import { createHash } from 'node:crypto';
+import dockerignoreModule from '@balena/dockerignore';
+
+// CommonJS: module.exports is the factory, and so is its `.default`.
+const dockerignore = dockerignoreModule.default;
+import type { TreeEntry } from '../scan/tree.js';
+
+export const HASH_VERSION = 'mkimages content hash v1';
+
+export interface ContextEntry {
+  entry: TreeEntry;
+  /** Path relative to the context root. */
+  rel: string;
+}
+
+/** Docker's .dockerignore rules applied to a context; returns the entries Docker would send. */
+export function filterContext(entries: readonly ContextEntry[], ignoreText: string | undefined): ContextEntry[] {
+  if (ignoreText === undefined) return [...entries];
+  const patterns = ignoreText
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => !l.startsWith('#'));
+  const ig = dockerignore({ ignorecase: false }).add(patterns);
+  return entries.filter((e) => !ig.ignores(e.rel));
+}
+
+export function hashContextRecords(entries: readonly ContextEntry[]): string[] {
+  return entries.map(({ entry, rel }) => {
+    switch (entry.kind) {
+      case 'file':
+        return JSON.stringify(['file', rel, entry.executable ? 'x' : '-', entry.digest]);
+      case 'link':
+        return JSON.stringify(['link', rel, entry.linkTarget]);
+      case 'dir':
+        return JSON.stringify(['dir', rel]);
+      default:
+        return JSON.stringify(['other', rel, entry.typeLetter]);
+    }
+  });
+}
+
+export interface HashInput {
+  /** One context per distinct ignore file, keyed by that file's name (or ""). */
+  contexts: ReadonlyMap<string, readonly ContextEntry[]>;
+  platforms: ReadonlyArray<{ key: string; dockerfile: string; dockerfileDigest: string; ignoreFile: string; baseImage?: string }>;
+  buildArgs: ReadonlyArray<readonly [string, string]>;
+  labels: ReadonlyArray<readonly [string, string]>;
+  /** Images it is built from: [name, H]. */
+  parents: ReadonlyArray<readonly [string, string]>;
+  /** Upstream reference for mirror images. */
+  mirror?: string;
+}
+
+export function contentHash(input: HashInput): string {
+  const h = createHash('sha256');
+  const line = (...parts: unknown[]) => h.update(JSON.stringify(parts)).update('\n');
+  line(HASH_VERSION);
+  if (input.mirror !== undefined) line('mirror', input.mirror);
+  for (const p of input.platforms) line('platform', p.key, p.dockerfile, p.dockerfileDigest, p.ignoreFile, p.baseImage ?? null);
+  for (const [k, v] of input.buildArgs) line('arg', k, v);
+  for (const [k, v] of input.labels) line('label', k, v);
+  for (const [name, hash] of input.parents) line('parent', name, hash);
+  for (const ignoreFile of [...input.contexts.keys()].sort()) {
+    line('context', ignoreFile);
+    for (const r of hashContextRecords(input.contexts.get(ignoreFile) ?? [])) h.update(r).update('\n');
+  }
+  return h.digest('hex').slice(0, 16);
+}

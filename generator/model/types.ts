@@ -1,0 +1,62 @@
+// The normalized model: what the templates and the catalog see. Everything a
+// rule needs is computed here (platforms resolved, Dockerfile per platform
+// chosen, tags, parents, hashes), so templates only loop over fields.
+
+import type { Platform } from '../parse/grammar.js';
+
+export interface Settings {
+  defaultPlatforms: Platform[];
+  registry: string;
+  localPrefix: string;
+  source?: string;
+  /** os_version → full Windows os.version, for manifest annotations. */
+  windowsOsVersions: Record<string, string>;
+}
+
+export interface ParentRef {
+  /** Image name (folder path below images/). */
+  name: string;
+  /** The parent's platform key this platform needs; undefined when it needs the whole image. */
+  key?: string;
+}
+
+export interface PlatformBuild {
+  platform: Platform;
+  /** `linux-amd64`, `windows-amd64-ltsc2022`. */
+  key: string;
+  /** `linux/amd64` (what --platform takes). */
+  spec: string;
+  /** Dockerfile file name relative to the image folder. */
+  dockerfile: string;
+  /** BASEIMAGE value as written (REGISTRY token kept), when there is one. */
+  baseImage?: string;
+  parents: ParentRef[];
+}
+
+export interface Image {
+  name: string;
+  /** `images/<name>`. */
+  dir: string;
+  publishedName: string;
+  version?: string;
+  /** VERSION when given, else the content hash. */
+  tag: string;
+  hash: string;
+  fingerprint: string;
+  platforms: PlatformBuild[];
+  buildArgs: Array<[string, string]>;
+  labels: Array<[string, string]>;
+  /** Names of the in-tree images it is built from, sorted. */
+  parents: string[];
+  groups: string[];
+  mirror?: string;
+  promote: boolean;
+}
+
+export interface Model {
+  settings: Settings;
+  /** Sorted by name. */
+  images: Image[];
+  /** Group name → member image names, sorted. */
+  groups: Map<string, string[]>;
+}

@@ -1,0 +1,72 @@
+// Renders generated/images.mk from the model. Templates only loop over the
+// fields prepared here; escaping happens in escape.ts and nowhere else.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { REGISTRY_TOKEN } from '../parse/baseimage.js';
+import { FINGERPRINT_COMMAND } from '../hash/fingerprint.js';
+import type { Image, Model } from '../model/types.js';
+import { TEMPLATE_DIR } from '../paths.js';
+import { makeShellWord } from './escape.js';
+
+type Template = (context: unknown) => string;
+
+let compiled: Template | undefined;
+
+function template(): Template {
+  if (compiled) return compiled;
+  const hb = Handlebars.create();
+  const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
+  for (const partial of ['header', 'image', 'aggregates']) hb.registerPartial(partial, read(`${partial}.mk.hbs`));
+  const options = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { each: true, if: true } } as const;
+  compiled = hb.compile(read('images.mk.hbs'), options);
+  return compiled;
+}
+
+/** A BASEIMAGE value for make: the REGISTRY token becomes $(REGISTRY), resolved at make time. */
+export function baseImageForMake(ref: string): string {
+  return ref.split(REGISTRY_TOKEN).join('$(REGISTRY)');
+}
+
+function buildArgsWords(img: Image): string {
+  const words: string[] = [];
+  for (const [k, v] of img.buildArgs) words.push('--build-arg', makeShellWord(`${k}=${v}`));
+  for (const [k, v] of img.labels) words.push('--label', makeShellWord(`${k}=${v}`));
+  return words.map((w) => ` ${w}`).join('');
+}
+
+function imageView(img: Image) {
+  return {
+    name: img.name,
+    dir: img.dir,
+    repo: img.publishedName,
+    tag: img.tag,
+    hash: img.hash,
+    fingerprint: img.fingerprint,
+    platformKeys: img.platforms.map((p) => p.key).join(' '),
+    args: buildArgsWords(img),
+    pushParents: img.parents,
+    loadParents: img.parents,
+    platforms: img.platforms.map((p) => ({
+      key: p.key,
+      dockerfile: p.dockerfile,
+      baseImage: p.baseImage ? baseImageForMake(p.baseImage) : '',
+      buildParents: p.parents.map((r) => (r.key ? `build-${r.name}-${r.key}` : `build-${r.name}`)),
+    })),
+  };
+}
+
+export function renderMakefile(model: Model): string {
+  const built = model.images.filter((i) => !i.mirror);
+  const view = {
+    settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
+    windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    fingerprintCommand: FINGERPRINT_COMMAND,
+    images: built.map(imageView),
+    allImages: built.map((i) => i.name).join(' '),
+    allRefs: model.images.map((i) => `${i.publishedName}:${i.tag}`).join(' '),
+    groups: [...model.groups].map(([name, members]) => ({ name, members: members.filter((m) => built.some((b) => b.name === m)).join(' ') })),
+  };
+  return template()(view);
+}
