@@ -1,0 +1,50 @@
+// Writes image trees for tests into fresh temporary folders (never into the
+// source tree) and runs the generator and GNU make on them.
+
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(PROJECT_ROOT, 'dist/generator/cli.js');
+export const FAKE_DOCKER = join(PROJECT_ROOT, 'test/support/fake-docker');
+
+/** File content, or a symlink `{ link: target }`, or an executable `{ exec: content }`. */
+export type Spec = Record<string, string | Buffer | { link: string } | { exec: string }>;
+
+export function makeTree(files: Spec, prefix = 'mkimages-test-'): string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  writeTree(root, files);
+  writeFileSync(join(root, 'Makefile'), 'include generated/images.mk\n');
+  return root;
+}
+
+export function writeTree(root: string, files: Spec): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const full = join(root, rel);
+    mkdirSync(dirname(full), { recursive: true });
+    if (typeof content === 'object' && !Buffer.isBuffer(content) && 'link' in content) symlinkSync(content.link, full);
+    else if (typeof content === 'object' && !Buffer.isBuffer(content) && 'exec' in content) {
+      writeFileSync(full, content.exec);
+      chmodSync(full, 0o755);
+    } else writeFileSync(full, content);
+  }
+}
+
+export function removeTree(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+export function runCli(root: string, ...args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, '--root', root, ...args], { encoding: 'utf8' });
+}
+
+export function runMake(root: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync('make', ['--no-print-directory', '-C', root, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
