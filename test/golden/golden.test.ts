@@ -1,0 +1,32 @@
+// Golden fixtures: test/fixtures/<case>/images is the input, generated/ beside
+// it the expected output. Update them explicitly with `npx vitest -u`.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../generator/diagnostics.js';
+import { generate } from '../../generator/generate.js';
+import { PROJECT_ROOT } from '../support/tree.js';
+
+const FIXTURES = join(PROJECT_ROOT, 'test/fixtures');
+const cases = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+describe.each(cases)('fixture %s', (name) => {
+  const root = join(FIXTURES, name);
+  const result = generate(root);
+
+  it('generates without errors', () => {
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+  });
+
+  for (const file of ['images.mk', 'images.json', 'images.md']) {
+    it(`matches generated/${file}`, async () => {
+      const content = result.files.get(`generated/${file}`);
+      expect(content).toBeDefined();
+      await expect(content).toMatchFileSnapshot(join(root, 'generated', file));
+    });
+  }
+});

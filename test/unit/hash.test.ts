@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
+import { FINGERPRINT_COMMAND } from '../../generator/hash/fingerprint.js';
+import { buildModel } from '../../generator/model/build.js';
+import type { Model } from '../../generator/model/types.js';
+import { readTree } from '../../generator/scan/tree.js';
+import { makeTree, removeTree, type Spec } from '../support/tree.js';
+
+const roots: string[] = [];
+afterAll(() => roots.forEach(removeTree));
+
+function modelOf(files: Spec): { model: Model; root: string; errors: string[] } {
+  const root = makeTree(files);
+  roots.push(root);
+  const d = new Diagnostics();
+  const model = buildModel(readTree(root), d);
+  return { model, root, errors: d.sorted().map(formatDiagnostic) };
+}
+
+const hashOf = (m: Model, name: string) => m.images.find((i) => i.name === name)?.hash;
+
+const base: Spec = {
+  'images/app/Dockerfile': 'FROM scratch\nCOPY . /\n',
+  'images/app/data.txt': 'one\n',
+  'images/app/.dockerignore': '*.md\n!KEEP.md\nbuild/\n',
+  'images/app/VERSION': '1.0\n',
+};
+
+describe('content hash H', () => {
+  it('is 16 hex digits and the same for the same input at another path', () => {
+    const a = modelOf(base);
+    const b = modelOf(base);
+    expect(a.errors).toEqual([]);
+    expect(hashOf(a.model, 'app')).toMatch(/^[0-9a-f]{16}$/);
+    expect(hashOf(a.model, 'app')).toBe(hashOf(b.model, 'app'));
+  });
+
+  it('ignores what .dockerignore excludes and sees everything else', () => {
+    const h0 = hashOf(modelOf(base).model, 'app');
+    expect(hashOf(modelOf({ ...base, 'images/app/NOTES.md': 'x' }).model, 'app')).toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/build/out.o': 'x' }).model, 'app')).toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/KEEP.md': 'x' }).model, 'app')).not.toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/data.txt': 'two\n' }).model, 'app')).not.toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/data.txt': { exec: 'one\n' } }).model, 'app')).not.toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/sub/new': '' }).model, 'app')).not.toBe(h0);
+    expect(hashOf(modelOf({ ...base, 'images/app/ln': { link: 'data.txt' } }).model, 'app')).not.toBe(h0);
+  });
+
+  it('prefers the Dockerfile-specific ignore file, as BuildKit does', () => {
+    const h0 = hashOf(modelOf({ ...base, 'images/app/Dockerfile.dockerignore': 'data.txt\n' }).model, 'app');
+    expect(hashOf(modelOf({ ...base, 'images/app/Dockerfile.dockerignore': 'data.txt\n', 'images/app/data.txt': 'changed' }).model, 'app')).toBe(h0);
+  });
+
+  it('covers BASEIMAGE, build args and the parents, and changes only descendants', () => {
+    const tree: Spec = {
+      'images/base/Dockerfile': 'FROM scratch\n',
+      'images/base/VERSION': '1.0\n',
+      'images/mid/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\n',
+      'images/mid/BASEIMAGE': 'linux/amd64=REGISTRY/base:1.0-linux-amd64\n',
+      'images/leaf/Dockerfile': 'ARG REGISTRY\nFROM $REGISTRY/mid:2.0\n',
+      'images/leaf/image.yaml': 'version: "3.0"\nbuildArgs: {X: "1"}\n',
+      'images/mid/VERSION': '2.0\n',
+      'images/other/Dockerfile': 'FROM scratch\n',
+    };
+    const a = modelOf(tree);
+    expect(a.errors).toEqual([]);
+    expect(a.model.images.find((i) => i.name === 'leaf')?.parents).toEqual(['mid']);
+    expect(a.model.images.find((i) => i.name === 'mid')?.parents).toEqual(['base']);
+    const b = modelOf({ ...tree, 'images/base/extra': 'x' });
+    for (const n of ['base', 'mid', 'leaf']) expect(hashOf(b.model, n)).not.toBe(hashOf(a.model, n));
+    expect(hashOf(b.model, 'other')).toBe(hashOf(a.model, 'other'));
+    const c = modelOf({ ...tree, 'images/leaf/image.yaml': 'version: "3.0"\nbuildArgs: {X: "2"}\n' });
+    expect(hashOf(c.model, 'leaf')).not.toBe(hashOf(a.model, 'leaf'));
+    expect(hashOf(c.model, 'mid')).toBe(hashOf(a.model, 'mid'));
+  });
+});
+
+describe('fingerprint F', () => {
+  it('equals what the shell pipeline in the Makefile prints, for odd file names and links', () => {
+    const odd: Spec = {
+      'images/odd/Dockerfile': 'FROM scratch\n',
+      'images/odd/with space': 'a',
+      'images/odd/dollar$HOME': 'b',
+      'images/odd/hash#x': 'c',
+      "images/odd/quote'\"`;": 'd',
+      'images/odd/colon:percent%': 'e',
+      'images/odd/ünïcödé': 'f',
+      'images/odd/-dash': 'g',
+      'images/odd/back\\slash': 'h',
+      'images/odd/line\nbreak': 'i',
+      'images/odd/sub/deeper/file': { exec: '#!/bin/sh\n' },
+      'images/odd/empty/.keep': '',
+      'images/odd/loop': { link: 'loop' },
+      'images/odd/outside': { link: '/etc/passwd' },
+      'images/odd/dangling': { link: '../../nowhere' },
+    };
+    const { model, root, errors } = modelOf(odd);
+    expect(errors).toEqual([]);
+    const img = model.images.find((i) => i.name === 'odd')!;
+    const out = spawnSync('sh', ['-c', FINGERPRINT_COMMAND], { cwd: join(root, 'images/odd'), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe(`${img.fingerprint}  -`);
+  });
+});
