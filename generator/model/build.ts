@@ -16,6 +16,7 @@ import {
   parseReference,
   PATH_COMPONENT_RE,
   platformKey,
+  platformSpec,
   type Platform,
 } from '../parse/grammar.js';
 import { parseAlias, parseVersion } from '../parse/single-line.js';
@@ -74,6 +75,12 @@ interface Draft {
   mirror?: string;
   promote: boolean;
   fingerprint: string;
+  /** Where the published name and version were given, for messages about them. */
+  publishedAt: { file: string; line?: number };
+  /** Where each platform's base image was given (BASEIMAGE line or image.yaml key). */
+  baseImageAt: Map<string, { file: string; line?: number }>;
+  binStep: boolean;
+  staged: boolean;
   /** Dependencies found while reading: [parent, child platform key or undefined, where]. */
   wants: Array<{ ref: string; kind: 'registry' | 'local' | 'name'; childKey?: string; fromPlatform?: string; file: string; line?: number }>;
 }
@@ -184,6 +191,12 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
   const files = new Map<string, TreeEntry>();
   for (const c of entries) if (!c.rel.includes('/') && c.entry.kind === 'file') files.set(c.rel, c.entry);
   const at = (f: string) => `${dir}/${f}`;
+  // Files mkimages reads must be plain files: a link or folder would otherwise be silently ignored.
+  for (const c of entries) {
+    if (c.rel.includes('/') || c.entry.kind === 'file' || !['VERSION', 'ALIAS', 'BASEIMAGE', '.dockerignore'].includes(c.rel)) continue;
+    const found = c.entry.kind === 'link' ? `a symbolic link to ${shown(c.entry.linkTarget ?? '')}` : c.entry.kind === 'dir' ? 'a folder' : 'a special file';
+    diags.error(at(c.rel), undefined, `is not a regular file, expected a regular file (mkimages never follows links), found ${found}`);
+  }
 
   // What the user wrote, file by file.
   const versionFile = files.get('VERSION');
@@ -290,8 +303,28 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
     }
     return parsedDockerfiles.get(f);
   };
+  // Where each base image was given, for messages about it (here and about dependencies).
+  const baseImageAt = new Map<string, { file: string; line?: number }>();
+  for (const b of baseEntries ?? []) baseImageAt.set(platformKey(b.platform), { file: at('BASEIMAGE'), line: b.line });
+  for (const k of Object.keys(y.baseImage ?? {})) {
+    const p = parsePlatform(k);
+    if (typeof p !== 'string' && !baseImageAt.has(platformKey(p))) baseImageAt.set(platformKey(p), { file: yamlPath, line: lineOf(['baseImage', k]) });
+  }
   const builds: Draft['platforms'] = [];
-  if (!mirror) {
+  // Where a platform without a Dockerfile was asked for (defaults are asked for nowhere).
+  const declaredAt = (p: Platform): { file: string; line?: number; source: string } | undefined => {
+    const key = platformKey(p);
+    const i = (y.platforms ?? []).findIndex((t) => {
+      const q = parsePlatform(t);
+      return typeof q !== 'string' && platformKey(q) === key;
+    });
+    if (i >= 0) return { file: yamlPath, line: lineOf(['platforms', i]), source: 'listed in platforms' };
+    const b = baseImageAt.get(key);
+    return b ? { ...b, source: 'a base image key' } : undefined;
+  };
+  const missingDefaults: string[] = [];
+  // An invalid mirror: is reported above; a mirror needs no Dockerfile either way.
+  if (y.mirror === undefined) {
     for (const p of platforms) {
       const key = platformKey(p);
       const candidates =
@@ -300,7 +333,10 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
           : [`Dockerfile.${p.arch}`, ...Object.entries(ARCH_ALIASES).filter(([, a]) => a === p.arch).map(([u]) => `Dockerfile.${u}`), 'Dockerfile'];
       const dockerfile = candidates.find((c) => files.has(c));
       if (!dockerfile) {
-        diags.error(dir, undefined, `no Dockerfile for ${key}, expected one of ${candidates.join(', ')}, found none`);
+        const where = declaredAt(p);
+        const found = dockerfileNames.length > 0 ? `only ${[...dockerfileNames].sort().join(', ')}` : 'none';
+        if (where) diags.error(where.file, where.line, `no Dockerfile for ${platformSpec(p)} (${where.source}), expected one of ${candidates.join(', ')} in ${dir}, found ${found}`);
+        else missingDefaults.push(platformSpec(p));
         continue;
       }
       const ignoreFile = files.has(`${dockerfile}.dockerignore`) ? `${dockerfile}.dockerignore` : files.has('.dockerignore') ? '.dockerignore' : '';
@@ -314,7 +350,17 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
         baseImage: baseImages.get(key)?.ref,
         parents: [],
         parsed: parsedFor(dockerfile),
+        runsOnTarget: runsOnTarget(parsedFor(dockerfile)),
       });
+    }
+    if (missingDefaults.length > 0) {
+      // Reported once, at the Dockerfile that is there (Dockerfile_windows alone, or Dockerfile.<arch>).
+      const present = [...dockerfileNames].sort();
+      diags.error(
+        present.length > 0 ? at(present[0]) : dir,
+        undefined,
+        `cannot build the repository's default platforms ${missingDefaults.join(', ')} (the image names no platforms), expected a Dockerfile or Dockerfile.<arch> for them, or the image's platforms in BASEIMAGE or image.yaml platforms:, found only ${present.join(', ')}`,
+      );
     }
   }
 
@@ -340,6 +386,20 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
     else diags.error(yamlPath, lineOf(['groups', i]), `invalid group name, expected lowercase letters, digits, ".", "_" or "-" (and "/"), found ${shown(g)}`);
   });
 
+  // Kubernetes: a Makefile with a `bin` target prepares the context.
+  const binStep = /^bin\s*:/m.test(text(files.get('Makefile')) ?? '');
+
+  // Where the published name and version were given, for the message about two folders publishing both.
+  const publishedAt = version
+    ? { file: at('VERSION'), line: version.line }
+    : y.version !== undefined
+      ? { file: yamlPath, line: lineOf(['version']) }
+      : alias
+        ? { file: at('ALIAS'), line: alias.line }
+        : y.name !== undefined
+          ? { file: yamlPath, line: lineOf(['name']) }
+          : { file: dir };
+
   const draft: Draft = {
     name,
     dir,
@@ -356,27 +416,38 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
     mirror,
     promote: y.promote ?? true,
     fingerprint: fingerprintFolder(entries),
+    publishedAt,
+    baseImageAt,
+    binStep,
+    staged: binStep || dockerfileNames.some((f) => /BASEARCH|CROSS_BUILD_/.test(text(files.get(f)) ?? '')),
     wants: [],
   };
   collectReferences(draft);
   return draft;
 }
 
+/**
+ * Whether a RUN step executes on the target platform: in a stage with no
+ * --platform flag (or --platform=$TARGETPLATFORM). Stages pinned to
+ * $BUILDPLATFORM or to an explicit platform run natively or as declared.
+ */
+function runsOnTarget(df: ParsedDockerfile | undefined): boolean {
+  if (!df) return false;
+  return df.instructions.some((i) => {
+    if (i.keyword !== 'RUN' || i.stage < 0) return false;
+    const flag = df.stages[i.stage].platform;
+    return flag === undefined || /TARGETPLATFORM/.test(flag);
+  });
+}
+
 /** References to other images: BASEIMAGE values and FROM lines, with build args substituted. */
 function collectReferences(d: Draft): void {
   for (const b of d.platforms) {
-    if (b.baseImage) d.wants.push({ ref: b.baseImage, kind: 'registry', childKey: b.key, file: `${d.dir}/BASEIMAGE` });
+    if (b.baseImage) d.wants.push({ ref: b.baseImage, kind: 'registry', childKey: b.key, file: d.baseImageAt.get(b.key)?.file ?? `${d.dir}/BASEIMAGE`, line: d.baseImageAt.get(b.key)?.line });
     if (!b.parsed) continue;
     const stageNames = new Set<string>();
+    const args = fromArgs(d, b);
     for (const stage of b.parsed.stages) {
-      const args = new Map<string, string | undefined>(b.parsed.globalArgs);
-      for (const [k, v] of d.buildArgs) args.set(k, v);
-      args.set('REGISTRY', REGISTRY_TOKEN);
-      args.set('LOCAL_PREFIX', LOCAL_TOKEN);
-      args.set('OS_VERSION', b.platform.osVersion ?? '');
-      args.set('BASEIMAGE', b.baseImage ?? b.parsed.globalArgs.get('BASEIMAGE'));
-      args.set('TARGETOS', b.platform.os);
-      args.set('TARGETARCH', b.platform.arch);
       const ref = expandArgs(stage.image, args);
       if (stage.alias) stageNames.add(stage.alias.toLowerCase());
       if (stageNames.has(ref.toLowerCase()) && ref.toLowerCase() !== stage.alias?.toLowerCase()) continue;
@@ -433,7 +504,11 @@ function resolveWant(w: Draft['wants'][number], child: Draft, byName: Map<string
   }
   if (!match && candidates.length === 1 && candidates[0].version === undefined) match = candidates[0];
   if (!match) {
-    diags.warn(w.file, w.line, `${shown(w.ref)} names the in-tree image ${shown(candidates[0].name)} but no version of it (${candidates.map((c) => c.version ?? 'content hash').join(', ')}); treated as an external image`);
+    diags.warn(
+      w.file,
+      w.line,
+      `${shown(w.ref)} names the in-tree image ${shown(candidates[0].name)} with a tag it does not publish, so it is treated as an external image, expected the tag ${candidates.map((c) => shown(c.version ?? 'content hash')).join(' or ')}, found ${tag === undefined ? 'no tag' : shown(tag)}`,
+    );
     return undefined;
   }
   if (match.name === child.name) return undefined;
@@ -484,14 +559,98 @@ function findCycles(names: string[], edges: Map<string, Set<string>>): string[][
   return cycles;
 }
 
+/** The build args a generated rule passes for a platform, for expanding FROM lines. */
+function fromArgs(d: Draft, b: Draft['platforms'][number]): Map<string, string | undefined> {
+  const args = new Map<string, string | undefined>(b.parsed?.globalArgs ?? []);
+  for (const [k, v] of d.buildArgs) args.set(k, v);
+  args.set('REGISTRY', REGISTRY_TOKEN);
+  args.set('LOCAL_PREFIX', LOCAL_TOKEN);
+  args.set('OS_VERSION', b.platform.osVersion ?? '');
+  args.set('BASEIMAGE', b.baseImage ?? b.parsed?.globalArgs.get('BASEIMAGE'));
+  args.set('TARGETOS', b.platform.os);
+  args.set('TARGETARCH', b.platform.arch);
+  return args;
+}
+
+/**
+ * Windows Dockerfiles are built by buildx on Linux workers, which cannot run
+ * a Windows stage's RUN or WORKDIR, and which take an image with no
+ * --platform for a Windows one. Both are warnings: a remote Windows engine
+ * (REMOTE_DOCKER_URL_<os_version>) builds such Dockerfiles fine.
+ */
+function checkWindowsDockerfiles(drafts: Draft[], byPublished: Map<string, Draft[]>, diags: Diagnostics): void {
+  const linuxOnly = (ref: string): boolean => {
+    if (ref.startsWith(`${REGISTRY_TOKEN}/`)) {
+      const parsed = parseReference(ref.slice(REGISTRY_TOKEN.length + 1));
+      const inTree = parsed ? byPublished.get(parsed.path) : undefined;
+      if (inTree && inTree.every((d) => d.platforms.length > 0 && d.platforms.every((p) => p.platform.os === 'linux'))) return true;
+    }
+    const tag = ref.includes(':') ? ref.slice(ref.lastIndexOf(':') + 1) : '';
+    return /(^|[-_.])linux([-_.]|$)/.test(tag);
+  };
+  for (const d of drafts) {
+    const seen = new Set<string>();
+    for (const b of d.platforms) {
+      if (b.platform.os !== 'windows' || !b.parsed || seen.has(b.dockerfile)) continue;
+      seen.add(b.dockerfile);
+      const file = `${d.dir}/${b.dockerfile}`;
+      const args = fromArgs(d, b);
+      b.parsed.stages.forEach((stage, i) => {
+        if (stage.platform?.startsWith('linux/')) return;
+        const ref = expandArgs(stage.image, args);
+        if (linuxOnly(ref)) {
+          diags.warn(file, stage.line, `FROM of the Linux-only image ${shown(stage.image)} in a Windows build, expected FROM --platform=linux/amd64 (buildx takes an image with no --platform for a Windows one), found no --platform`);
+          return;
+        }
+        for (const inst of b.parsed!.instructions) {
+          if (inst.stage !== i || (inst.keyword !== 'RUN' && inst.keyword !== 'WORKDIR')) continue;
+          diags.warn(
+            file,
+            inst.line,
+            `${inst.keyword} in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found ${inst.keyword}`,
+          );
+        }
+      });
+    }
+  }
+}
+
+/** The shortest loop start -> … -> start through the members of one cycle. */
+function cyclePath(start: string, members: ReadonlySet<string>, edges: Map<string, Set<string>>): string[] {
+  const prev = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const w of [...(edges.get(v) ?? [])].sort(compareBytes)) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const path = [v];
+        while (path[0] !== start) path.unshift(prev.get(path[0])!);
+        return [...path, start];
+      }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start, start];
+}
+
 export function buildModel(tree: RawTree, diags: Diagnostics): Model {
   const settings = readSettings(tree, diags);
   if (!tree.exists) {
     diags.error('images', undefined, 'not found, expected a folder images/ with one folder per image');
     return { settings, images: [], groups: new Map() };
   }
+  for (const p of tree.problems ?? []) diags.error(`images/${p.path}`, undefined, p.message);
+  const folders = collectImageFolders(tree, diags);
+  // An empty images/ is a repository that has no image yet: its (empty) Makefile is valid, so it is a warning.
+  if (folders.size === 0) {
+    diags.warn('images', undefined, 'holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none');
+  }
   const drafts: Draft[] = [];
-  for (const [name, entries] of collectImageFolders(tree, diags)) {
+  for (const [name, entries] of folders) {
     if (!checkName(name, diags)) continue;
     const d = readDraft(name, entries, settings, diags);
     if (d) drafts.push(d);
@@ -508,7 +667,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       const v = d.version ?? '(no VERSION)';
       const other = seen.get(v);
       if (other) {
-        diags.error(`${d.dir}/${d.version ? 'VERSION' : ''}`.replace(/\/$/, ''), d.version ? 1 : undefined, `publishes ${pub}:${v} like ${other.dir}, expected each published name and version once, found it twice`);
+        diags.error(d.publishedAt.file, d.publishedAt.line, `publishes ${pub}:${v} like ${other.dir}, expected each published name and version once, found it twice`);
       } else seen.set(v, d);
     }
   }
@@ -518,10 +677,18 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       const clash = byName.get(`${d.name}-${p.key}`);
       if (clash) diags.error(clash.dir, undefined, `folder name clashes with the platform target build-${d.name}-${p.key} of ${d.dir}, expected another name`);
     }
+    // build-all-images and build-group-G are targets of their own.
+    if (d.name === 'all-images') diags.error(d.dir, undefined, 'folder name clashes with the targets build-all-images, push-all-images and load-all-images, expected another name, found "all-images"');
+  }
+  for (const g of new Set(drafts.flatMap((d) => d.groups))) {
+    const clashing = byName.get(`group-${g}`);
+    if (clashing) diags.error(clashing.dir, undefined, `folder name clashes with the target build-group-${g} of the group ${shown(g)}, expected another name, found ${shown(clashing.name)}`);
   }
 
   // Dependencies.
   const edges = new Map<string, Set<string>>();
+  /** Where each edge child -> parent was first named, for the message about a cycle. */
+  const edgeAt = new Map<string, { file: string; line?: number }>();
   for (const d of drafts) {
     const parents = new Set<string>();
     for (const w of d.wants) {
@@ -532,6 +699,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
         continue;
       }
       parents.add(r.parent);
+      if (!edgeAt.has(`${d.name}\0${r.parent}`)) edgeAt.set(`${d.name}\0${r.parent}`, { file: w.file, line: w.line });
       const targets = w.childKey ? d.platforms.filter((p) => p.key === w.childKey) : d.platforms;
       for (const t of targets) {
         if (!t.parents.some((x) => x.name === r.parent && x.key === r.key)) t.parents.push({ name: r.parent, key: r.key });
@@ -539,11 +707,13 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
     }
     edges.set(d.name, parents);
   }
+  checkWindowsDockerfiles(drafts, byPublished, diags);
   const cycles = findCycles(drafts.map((d) => d.name).sort(compareBytes), edges);
   const inCycle = new Set(cycles.flat());
   for (const c of cycles) {
-    const first = byName.get(c[0])!;
-    diags.error(first.yamlFile ?? first.dir, undefined, `dependency cycle, expected images to depend on each other without a loop, found ${[...c, c[0]].join(' -> ')}`);
+    const path = cyclePath(c[0], new Set(c), edges);
+    const at = edgeAt.get(`${path[0]}\0${path[1]}`) ?? { file: byName.get(c[0])!.dir };
+    diags.error(at.file, at.line, `dependency cycle, expected images built from one another without a loop, found ${path.join(' -> ')} (each built from the next)`);
   }
 
   // Hashes, parents first.
@@ -580,12 +750,13 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       tag: d.version ?? (d.mirror ? parseReference(d.mirror)?.tag ?? hash : hash),
       hash,
       fingerprint: d.fingerprint,
-      platforms: d.platforms.map(({ platform, key, spec, dockerfile, baseImage, parents }) => ({
+      platforms: d.platforms.map(({ platform, key, spec, dockerfile, baseImage, parents, runsOnTarget }) => ({
         platform,
         key,
         spec,
         dockerfile,
         baseImage,
+        runsOnTarget,
         parents: [...parents].sort((a, b) => compareBytes(a.name, b.name) || compareStrings(a.key ?? '', b.key ?? '')) as ParentRef[],
       })),
       buildArgs: d.buildArgs,
@@ -594,6 +765,8 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       groups: d.groups,
       mirror: d.mirror,
       promote: d.promote,
+      binStep: d.binStep,
+      staged: d.staged,
     });
   }
   const groups = new Map<string, string[]>();

@@ -31,6 +31,8 @@ export interface PlatformBuild {
   /** BASEIMAGE value as written (REGISTRY token kept), when there is one. */
   baseImage?: string;
   parents: ParentRef[];
+  /** The Dockerfile runs RUN steps on the target platform (emulated for a foreign arch). */
+  runsOnTarget: boolean;
 }
 
 export interface Image {
@@ -51,6 +53,10 @@ export interface Image {
   groups: string[];
   mirror?: string;
   promote: boolean;
+  /** The folder has a Makefile with a `bin` target (Kubernetes), run before the build. */
+  binStep: boolean;
+  /** Built from a staged copy of the folder: a bin step, or BASEARCH / CROSS_BUILD_ tokens. */
+  staged: boolean;
 }
 
 export interface Model {

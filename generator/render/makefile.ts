@@ -18,7 +18,7 @@ function template(): Template {
   if (compiled) return compiled;
   const hb = Handlebars.create();
   const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
-  for (const partial of ['header', 'image', 'aggregates']) hb.registerPartial(partial, read(`${partial}.mk.hbs`));
+  for (const partial of ['header', 'image', 'mirror', 'aggregates']) hb.registerPartial(partial, read(`${partial}.mk.hbs`));
   const options = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { each: true, if: true } } as const;
   compiled = hb.compile(read('images.mk.hbs'), options);
   return compiled;
@@ -36,6 +36,11 @@ function buildArgsWords(img: Image): string {
   return words.map((w) => ` ${w}`).join('');
 }
 
+/** `tools/lister` → `tools_lister.tar.gz` (one file per image under ARCHIVE_DIR). */
+function archiveName(name: string): string {
+  return `${name.replace(/\//g, '_')}.tar.gz`;
+}
+
 function imageView(img: Image) {
   return {
     name: img.name,
@@ -44,29 +49,34 @@ function imageView(img: Image) {
     tag: img.tag,
     hash: img.hash,
     fingerprint: img.fingerprint,
+    mirror: img.mirror ?? '',
+    archive: archiveName(img.name),
     platformKeys: img.platforms.map((p) => p.key).join(' '),
     args: buildArgsWords(img),
-    pushParents: img.parents,
-    loadParents: img.parents,
+    stage: img.staged,
+    bin: img.binStep,
+    parents: img.parents,
     platforms: img.platforms.map((p) => ({
       key: p.key,
+      spec: p.key.split('-').slice(0, 2).join('/') + (p.platform.osVersion ? ` (${p.platform.osVersion})` : ''),
       dockerfile: p.dockerfile,
       baseImage: p.baseImage ? baseImageForMake(p.baseImage) : '',
-      buildParents: p.parents.map((r) => (r.key ? `build-${r.name}-${r.key}` : `build-${r.name}`)),
+      run: p.runsOnTarget,
+      parents: p.parents.map((r) => ({ name: r.name, key: r.key ?? '' })),
     })),
   };
 }
 
 export function renderMakefile(model: Model): string {
-  const built = model.images.filter((i) => !i.mirror);
   const view = {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     fingerprintCommand: FINGERPRINT_COMMAND,
-    images: built.map(imageView),
-    allImages: built.map((i) => i.name).join(' '),
+    images: model.images.map(imageView),
+    allImages: model.images.map((i) => i.name).join(' '),
     allRefs: model.images.map((i) => `${i.publishedName}:${i.tag}`).join(' '),
-    groups: [...model.groups].map(([name, members]) => ({ name, members: members.filter((m) => built.some((b) => b.name === m)).join(' ') })),
+    promotedRefs: model.images.filter((i) => i.promote).map((i) => `${i.publishedName}:${i.tag}`).join(' '),
+    groups: [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') })),
   };
   return template()(view);
 }
