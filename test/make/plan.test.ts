@@ -105,7 +105,7 @@ describe('make -n on the goldens', () => {
     const json = JSON.parse(readFileSync(join(fixture('kubernetes'), 'generated/images.json'), 'utf8')) as { images: Array<{ name: string; hash: string; publishedName: string }> };
     const httpd = json.images.find((i) => i.name === 'httpd')!;
     const images = join(dir, 'images');
-    writeFileSync(images, [`mkimages.local/httpd:${httpd.hash}-linux-amd64@sha256:aaa`, '127.0.0.1:5000/e2e/httpd:2.4.38-4-linux-amd64@sha256:aaa', `mkimages.local/httpd:${httpd.hash}@sha256:aaa`, 'mkimages.local/httpd:latest@sha256:aaa'].join('\n'));
+    writeFileSync(images, [`mkimages.local/httpd:${httpd.hash}-linux-amd64@sha256:aaa`, '127.0.0.1:5000/e2e/httpd:2.4.38-4-linux-amd64@sha256:aaa', '127.0.0.1:5000/e2e/httpd:2.4.38-4@sha256:aaa', `mkimages.local/httpd:${httpd.hash}@sha256:aaa`, 'mkimages.local/httpd:latest@sha256:aaa'].join('\n'));
     const r = plan('kubernetes', ['build-httpd', 'HOST_ARCH=amd64'], { FAKE_DOCKER_IMAGES: images });
     expect(r.lines.filter((l) => /\bbuild\b|\btag\b/.test(l) && !l.startsWith('echo'))).toEqual([]);
     expect(r.lines.join('\n')).toContain('is up to date');

@@ -1,0 +1,3 @@
+module example.invalid/e2e-test-images/webserver
+
+go 1.22

@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
+import { buildModel } from '../../generator/model/build.js';
+import type { Model } from '../../generator/model/types.js';
+import { readTree } from '../../generator/scan/tree.js';
+import { makeTree, removeTree, type Spec } from '../support/tree.js';
+
+const roots: string[] = [];
+afterAll(() => roots.forEach(removeTree));
+
+function modelOf(files: Spec): { model: Model; messages: string[] } {
+  const root = makeTree(files);
+  roots.push(root);
+  const d = new Diagnostics();
+  const model = buildModel(readTree(root), d);
+  return { model, messages: d.sorted().map(formatDiagnostic) };
+}
+const img = (m: Model, name: string) => m.images.find((i) => i.name === name)!;
+
+describe('dependency inference', () => {
+  it('finds parents through BASEIMAGE, FROM $REGISTRY, FROM ${LOCAL_PREFIX} and dependsOn', () => {
+    const { model, messages } = modelOf({
+      'images/base/Dockerfile': 'FROM scratch\n',
+      'images/base/VERSION': '1.0\n',
+      'images/viabase/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\n',
+      'images/viabase/BASEIMAGE': 'linux/amd64=REGISTRY/base:1.0-linux-amd64\n',
+      'images/viafrom/Dockerfile': 'ARG REGISTRY\nFROM ${REGISTRY}/base:1.0 AS b\nFROM b\n',
+      'images/vialocal/Dockerfile': 'ARG LOCAL_PREFIX\nFROM $LOCAL_PREFIX/viafrom:latest\n',
+      'images/viadep/Dockerfile': 'FROM scratch\n',
+      'images/viadep/image.yaml': 'dependsOn: [base]\n',
+      'images/external/Dockerfile': 'ARG REGISTRY=registry.k8s.io\nFROM busybox:1.36\nFROM registry.k8s.io/pause:3.9\n',
+    });
+    expect(messages).toEqual([]);
+    expect(img(model, 'viabase').parents).toEqual(['base']);
+    expect(img(model, 'viabase').platforms[0].parents).toEqual([{ name: 'base', key: 'linux-amd64' }]);
+    expect(img(model, 'viafrom').parents).toEqual(['base']);
+    expect(img(model, 'vialocal').parents).toEqual(['viafrom']);
+    expect(img(model, 'viadep').parents).toEqual(['base']);
+    expect(img(model, 'external').parents).toEqual([]);
+  });
+
+  it('tells ALIASed versions apart by tag, and warns about a version the tree does not have', () => {
+    const { model, messages } = modelOf({
+      'images/httpd/Dockerfile': 'FROM scratch\n',
+      'images/httpd/VERSION': '2.4.38\n',
+      'images/httpd-new/Dockerfile': 'FROM scratch\n',
+      'images/httpd-new/VERSION': '2.4.39\n',
+      'images/httpd-new/ALIAS': 'httpd\n',
+      'images/old/Dockerfile': 'ARG REGISTRY\nFROM $REGISTRY/httpd:2.4.38\n',
+      'images/new/Dockerfile': 'ARG REGISTRY\nFROM $REGISTRY/httpd:2.4.39-linux-amd64\n',
+      'images/gone/Dockerfile': 'ARG REGISTRY\nFROM $REGISTRY/httpd:2.2\n',
+    });
+    expect(img(model, 'old').parents).toEqual(['httpd']);
+    expect(img(model, 'new').parents).toEqual(['httpd-new']);
+    expect(img(model, 'gone').parents).toEqual([]);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^images\/gone\/Dockerfile:2: warning: "REGISTRY\/httpd:2\.2" names the in-tree image "httpd" .*treated as an external image.*"2\.4\.38" or "2\.4\.39"/);
+  });
+
+  it('reports a cycle naming every image on it', () => {
+    const { messages } = modelOf({
+      'images/a/Dockerfile': 'FROM scratch\n',
+      'images/a/image.yaml': 'dependsOn: [c]\n',
+      'images/b/Dockerfile': 'ARG LOCAL_PREFIX\nFROM $LOCAL_PREFIX/a\n',
+      'images/c/Dockerfile': 'ARG LOCAL_PREFIX\nFROM $LOCAL_PREFIX/b\n',
+      'images/d/Dockerfile': 'FROM scratch\n',
+    });
+    const cycles = messages.filter((m) => m.includes('cycle'));
+    expect(cycles).toHaveLength(1);
+    expect(cycles[0]).toMatch(/^images\/a\/image\.yaml:1: dependency cycle, .*found a -> c -> b -> a/);
+  });
+});
+
+describe('groups', () => {
+  it('come from folder nesting and from groups:', () => {
+    const { model } = modelOf({
+      'images/basic/alpine/Dockerfile': 'FROM scratch\n',
+      'images/basic/alpine/image.yaml': 'groups: [conformance]\n',
+      'images/basic/busybox/Dockerfile': 'FROM scratch\n',
+      'images/solo/Dockerfile': 'FROM scratch\n',
+    });
+    expect([...model.groups]).toEqual([
+      ['basic', ['basic/alpine', 'basic/busybox']],
+      ['conformance', ['basic/alpine']],
+    ]);
+  });
+});
+
+describe('Windows Dockerfiles', () => {
+  it('warn at RUN/WORKDIR in a Windows stage and at an unmarked Linux-only FROM, and pick Dockerfile_windows', () => {
+    const { model, messages } = modelOf({
+      'images/cache/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE AS core\nFROM scratch\nCOPY --from=core /a /a\n',
+      'images/cache/BASEIMAGE': 'linux/amd64/ltsc2022=mcr.microsoft.com/windows/servercore:ltsc2022\n',
+      'images/cache/VERSION': '1.0\n',
+      'images/tool/BASEIMAGE': 'linux/amd64=busybox:1.36\nwindows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022\n',
+      'images/tool/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\nRUN true\n',
+      'images/tool/Dockerfile_windows': [
+        'ARG BASEIMAGE',
+        'ARG REGISTRY',
+        'ARG OS_VERSION',
+        'FROM $REGISTRY/cache:1.0-linux-amd64-$OS_VERSION AS helper',
+        'FROM --platform=linux/amd64 busybox:1.36 AS prep',
+        'RUN ln -s busybox /sh',
+        'FROM $BASEIMAGE',
+        'WORKDIR /app',
+        'RUN echo hi',
+        'COPY --from=helper /a /a',
+        '',
+      ].join('\n'),
+    });
+    expect(messages).toEqual([
+      'images/tool/Dockerfile_windows:4: warning: FROM of the Linux-only image "$REGISTRY/cache:1.0-linux-amd64-$OS_VERSION" in a Windows build, expected FROM --platform=linux/amd64 (buildx takes an image with no --platform for a Windows one), found no --platform',
+      'images/tool/Dockerfile_windows:8: warning: WORKDIR in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found WORKDIR',
+      'images/tool/Dockerfile_windows:9: warning: RUN in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found RUN',
+    ]);
+    const tool = img(model, 'tool');
+    expect(tool.platforms.map((p) => [p.key, p.dockerfile])).toEqual([
+      ['linux-amd64', 'Dockerfile'],
+      ['windows-amd64-ltsc2022', 'Dockerfile_windows'],
+    ]);
+    expect(tool.platforms[1].parents).toEqual([{ name: 'cache', key: 'linux-amd64-ltsc2022' }]);
+    expect(img(model, 'cache').platforms.map((p) => p.key)).toEqual(['linux-amd64-ltsc2022']);
+  });
+});
+
+describe('Kubernetes bin step', () => {
+  it('stages images with a bin target or BASEARCH/CROSS_BUILD_ tokens', () => {
+    const { model } = modelOf({
+      'images/a/Dockerfile': 'FROM scratch\n',
+      'images/a/Makefile': 'all:\n\ttrue\nbin:\n\ttrue\n',
+      'images/b/Dockerfile': 'FROM BASEARCH/busybox\nCROSS_BUILD_COPY x y\n',
+      'images/c/Dockerfile': 'FROM scratch\n',
+      'images/c/Makefile': 'all:\n\ttrue\n',
+    });
+    expect(model.images.map((i) => [i.name, i.binStep, i.staged])).toEqual([
+      ['a', true, true],
+      ['b', false, true],
+      ['c', false, false],
+    ]);
+  });
+});
