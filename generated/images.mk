@@ -35,7 +35,7 @@ ifndef BUILDER
 BUILDER = $(eval BUILDER := $$(if $$(shell $$(DOCKER) buildx version >/dev/null 2>&1 && echo yes),buildx,docker))$(BUILDER)
 endif
 ifndef MIRROR_TOOL
-MIRROR_TOOL = $(eval MIRROR_TOOL := $$(shell { $$(DOCKER) buildx imagetools --help >/dev/null 2>&1 && echo imagetools; } || { command -v skopeo >/dev/null && echo skopeo; } || { command -v crane >/dev/null && echo crane; }))$(MIRROR_TOOL)
+MIRROR_TOOL = $(eval MIRROR_TOOL := $$(shell { $$(DOCKER) buildx version >/dev/null 2>&1 && echo imagetools; } || { command -v skopeo >/dev/null && echo skopeo; } || { command -v crane >/dev/null && echo crane; }))$(MIRROR_TOOL)
 endif
 ifndef GIT_COMMIT
 GIT_COMMIT = $(eval GIT_COMMIT := $$(shell git -C ./$$(MKIMAGES_ROOT) rev-parse HEAD 2>/dev/null))$(GIT_COMMIT)
@@ -804,3 +804,9 @@ load-group-dockerhub: $(addprefix load-,dockerhub/busybox dockerhub/httpd docker
 build-group-windows: $(addprefix build-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Build the images of group windows
 push-group-windows: $(addprefix push-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Publish the images of group windows
 load-group-windows: $(addprefix load-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Load the images of group windows
+
+.PHONY: help
+help: ## Show the targets and what they do
+	@echo 'Usage: make <target> [REGISTRY=host[:port][/path]] [PLATFORMS=linux/amd64,...] [LOCAL_PREFIX=...]'
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[^ \t#.$$][^ \t=$$]*:.*## / { printf "  %-44s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
