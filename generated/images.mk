@@ -20,7 +20,7 @@ ARCHIVE_DIR           ?= _output/images
 STAGE_DIR             ?= _output/stage
 FORCE                 ?=
 CHECK_EMULATION       ?= yes
-SOURCE_URL            ?= https://example.invalid/mkimages
+SOURCE_URL            ?= 
 HOST_ARCH             ?= $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(firstword $(subst -, ,$(MAKE_HOST)))))
 MANIFEST_INSECURE     ?= $(if $(call insecure,$(REGISTRY)),--insecure)
 WINDOWS_OS_VERSION_ltsc2019 ?= 10.0.17763.6659
@@ -37,8 +37,14 @@ endif
 ifndef MIRROR_TOOL
 MIRROR_TOOL = $(eval MIRROR_TOOL := $$(shell { $$(DOCKER) buildx version >/dev/null 2>&1 && echo imagetools; } || { command -v skopeo >/dev/null && echo skopeo; } || { command -v crane >/dev/null && echo crane; }))$(MIRROR_TOOL)
 endif
+# The org.opencontainers.image.source label: images/mkimages.yaml `source`,
+# else the git remote's URL without credentials (and without characters a
+# shell would read).
+ifeq ($(SOURCE_URL),)
+SOURCE_URL = $(eval SOURCE_URL := $$(shell git -C $$(or $$(MKIMAGES_ROOT),.) config --get remote.origin.url 2>/dev/null | sed -e 's,//[^/@]*@,//,' | tr -cd '[:alnum:]:/._~+%@-'))$(SOURCE_URL)
+endif
 ifndef GIT_COMMIT
-GIT_COMMIT = $(eval GIT_COMMIT := $$(shell git -C ./$$(MKIMAGES_ROOT) rev-parse HEAD 2>/dev/null))$(GIT_COMMIT)
+GIT_COMMIT = $(eval GIT_COMMIT := $$(shell git -C $$(or $$(MKIMAGES_ROOT),.) rev-parse HEAD 2>/dev/null))$(GIT_COMMIT)
 endif
 
 MKIMAGES_ROOT := $(patsubst %generated/,%,$(dir $(lastword $(MAKEFILE_LIST))))

@@ -57,6 +57,10 @@ describeE2E('generated Makefile against a real engine and registry', () => {
       'images/tools/lister/Dockerfile': 'FROM scratch\nCOPY . /lister/\n',
       'images/tools/lister/.dockerignore': '*.md\n',
       'images/tools/lister/list.txt': 'a\nb\n',
+      'images/win/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY hello.txt /hello.txt\n',
+      'images/win/BASEIMAGE': 'linux/amd64=scratch\nwindows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022\n',
+      'images/win/VERSION': '3.0\n',
+      'images/win/hello.txt': 'hello\n',
       'images/shell/Dockerfile': `FROM ${e2e.baseImage}\nRUN echo built > /built.txt\n`,
       'images/shell/VERSION': '0.1\n',
     }, 'mkimages-e2e-core-');
@@ -83,6 +87,7 @@ describeE2E('generated Makefile against a real engine and registry', () => {
       `${REGISTRY}/tools/lister:${image('tools/lister').hash}`,
       `${REGISTRY}/web:1.0`,
       `${REGISTRY}/web:2.0`,
+      `${REGISTRY}/win:3.0`,
     ]);
     expect(image('tools/lister').hash).toMatch(/^[0-9a-f]{16}$/);
   });
@@ -151,6 +156,15 @@ describeE2E('generated Makefile against a real engine and registry', () => {
     const again = await make('push-app');
     expect(again.code).toBe(0);
     expect(again.calls.filter((c) => /^'(push|build|manifest' 'push)'/.test(c))).toEqual([]);
+  });
+
+  it('without buildx or a remote engine, skips Windows with a notice and publishes Linux alone', async () => {
+    const r = await make('push-win');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('win (windows-amd64-ltsc2022): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_ltsc2022; left out of the manifest list');
+    expect((await registryTags(registry.host, `${ns}/win`)).sort()).toEqual(['3.0', '3.0-linux-amd64', image('win').hash].sort());
+    const list = await registryManifest(registry.host, `${ns}/win`, '3.0');
+    expect(list.body.manifests?.map((m) => `${m.platform?.os}/${m.platform?.architecture}`)).toEqual(['linux/amd64']);
   });
 
   it('loads by pulling when the local images are gone, without building', async () => {
