@@ -178,7 +178,8 @@ push-list = $(DOCKER) manifest rm $(REGISTRY)/$($1_REPO):$2 >/dev/null 2>&1 || t
 
 # $(call push-image,IMAGE): publish every platform, the list :TAG and the
 # content tag :H. Nothing to do when :H is published; refused when :TAG is
-# published with other content (bump VERSION, or FORCE=1).
+# published with other content (bump VERSION, or FORCE=1). A partial push
+# (PLATFORMS, or Windows with no builder for it) leaves :H unpublished.
 define push-image
 @if $(DOCKER) manifest inspect $(MANIFEST_INSECURE) $(REGISTRY)/$($1_REPO):$($1_HASH) >/dev/null 2>&1; then \
   echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published"; \
@@ -189,10 +190,17 @@ $(if $(filter $($1_TAG),$($1_HASH)),,elif [ -z "$(FORCE)" ] && $(DOCKER) manifes
 )else \
   set -e; echo ">> pushing $1 as $(REGISTRY)/$($1_REPO):$($1_TAG)"; \
   $(foreach k,$(call restrict,$($1_PLATFORMS)),$(call push-platform,$1,$k); ) \
-  $(call push-list,$1,$($1_TAG),$(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(call can-push,$k),$k))); \
-  $(if $(filter $($1_TAG),$($1_HASH)),,$(call push-list,$1,$($1_HASH),$(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(call can-push,$k),$k)));) \
+  $(call push-list,$1,$($1_TAG),$(call pushed-keys,$1)); \
+  $(if $(filter $($1_TAG),$($1_HASH)),,\
+  $(if $(filter-out $(call pushed-keys,$1),$($1_PLATFORMS)),\
+    echo ">> $1: not pushing the content tag :$($1_HASH): $(filter-out $(call pushed-keys,$1),$($1_PLATFORMS)) not published this time";,\
+    $(call push-list,$1,$($1_HASH),$(call pushed-keys,$1));)) \
 fi
 endef
+# $(call pushed-keys,IMAGE): the platforms push-IMAGE publishes. The content
+# tag :H lists them only when they are all of the image's platforms, so that
+# a published :H always means "all of this content is there".
+pushed-keys = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(call can-push,$k),$k))
 
 # $(call load-image,IMAGE): make LOCAL_PREFIX/IMAGE:latest present: the local
 # :H, else pulled from REGISTRY, else built for the host.
