@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // npm run generate [-- --check] [-- --root DIR]
 
+import { realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from './diagnostics.js';
 import { generate } from './generate.js';
 import { staleFiles, writeFiles } from './write/output.js';
@@ -10,7 +13,22 @@ const USAGE = `usage: mkimages [--check] [--root DIR]
   Reads DIR/images/ (default: the current directory) and writes DIR/generated/.
   --check  write nothing; exit 1 listing the generated files that are not up to date`;
 
-export function main(argv: string[]): number {
+/** Where main() writes; tests run main() in-process with their own. */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether to hold SIGINT, SIGTERM and SIGHUP while generated/ is replaced (the real process only). */
+  holdSignals?: boolean;
+}
+
+const PROCESS_IO: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  holdSignals: true,
+};
+
+/** Returns the exit code. */
+export function main(argv: string[], io: Io = PROCESS_IO): number {
   let check = false;
   let root = process.cwd();
   for (let i = 0; i < argv.length; i++) {
@@ -18,30 +36,49 @@ export function main(argv: string[]): number {
     if (a === '--check') check = true;
     else if (a === '--root' && i + 1 < argv.length) root = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(`${USAGE}\n`);
+      io.stdout(`${USAGE}\n`);
       return 0;
     } else {
-      process.stderr.write(`mkimages: unknown argument ${JSON.stringify(a)}\n${USAGE}\n`);
+      io.stderr(`mkimages: unknown argument ${JSON.stringify(a)}\n${USAGE}\n`);
       return 2;
     }
   }
   root = resolve(root);
   const result = generate(root);
-  for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
   const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
   if (errors > 0) {
-    process.stderr.write(`mkimages: ${errors} error(s); generated/ was not changed\n`);
+    io.stderr(`mkimages: ${errors} error(s); generated/ was not changed\n`);
     return 1;
   }
   const stale = staleFiles(root, result.files);
   if (check) {
     if (stale.length === 0) return 0;
-    process.stderr.write(`mkimages: generated output is not up to date; run \`npm run generate\`:\n${stale.map((f) => `  ${f}\n`).join('')}`);
+    io.stderr(`mkimages: generated output is not up to date; run \`npm run generate\`:\n${stale.map((f) => `  ${f}\n`).join('')}`);
     return 1;
   }
-  if (stale.length > 0) writeFiles(root, result.files);
-  process.stdout.write(`mkimages: ${result.model?.images.length ?? 0} image(s); ${stale.length === 0 ? 'generated/ is up to date' : `wrote ${stale.join(', ')}`}\n`);
+  if (stale.length > 0) {
+    // Ctrl-C while the new files are renamed into place takes effect after
+    // the last rename, never between two of them.
+    if (io.holdSignals) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => process.exit(128 + constants.signals[s]));
+    try {
+      writeFiles(root, result.files);
+    } catch (e) {
+      io.stderr(`mkimages: cannot write ${stale.join(', ')}: ${(e as Error).message}; generated/ was not changed\n`);
+      return 1;
+    }
+  }
+  io.stdout(`mkimages: ${result.model?.images.length ?? 0} image(s); ${stale.length === 0 ? 'generated/ is up to date' : `wrote ${stale.join(', ')}`}\n`);
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** Whether this module is the program (node dist/generator/cli.js, or the npm bin link to it). */
+function isProgram(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) process.exitCode = main(process.argv.slice(2));

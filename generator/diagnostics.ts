@@ -36,8 +36,16 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Sorted by file, line and message; a problem found twice (e.g. once per platform) is printed once. */
 export function sortDiagnostics(items: readonly Diagnostic[]): Diagnostic[] {
-  return [...items].sort(
+  const seen = new Set<string>();
+  const unique = items.filter((d) => {
+    const key = JSON.stringify([d.file, d.line ?? null, d.severity, d.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort(
     (a, b) =>
       compareStrings(a.file, b.file) ||
       (a.line ?? 0) - (b.line ?? 0) ||
@@ -46,7 +54,9 @@ export function sortDiagnostics(items: readonly Diagnostic[]): Diagnostic[] {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line === undefined ? `${d.file}:` : `${d.file}:${d.line}:`;
+  // A file name holding a line break or other control character must not break the one-line format.
+  const file = d.file.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  const where = d.line === undefined ? `${file}:` : `${file}:${d.line}:`;
   const prefix = d.severity === 'warning' ? ' warning:' : '';
   return `${where}${prefix} ${d.message}`;
 }

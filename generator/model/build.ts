@@ -148,7 +148,7 @@ function collectImageFolders(tree: RawTree, diags: Diagnostics): Map<string, Con
     const base = e.path.slice(slash + 1);
     if (!isImageMarker(base)) continue;
     if (e.kind === 'link') {
-      diags.error(`images/${e.path}`, undefined, 'is a symbolic link, expected a regular file (mkimages never follows links)');
+      diags.error(`images/${e.path}`, undefined, `is not a regular file, expected a regular file (mkimages never follows links), found a symbolic link to ${shown(e.linkTarget ?? '')}`);
       continue;
     }
     if (slash < 0) {
@@ -156,6 +156,22 @@ function collectImageFolders(tree: RawTree, diags: Diagnostics): Map<string, Con
       continue;
     }
     dirs.add(e.path.slice(0, slash));
+  }
+  // Near misses are warnings: such a file is silently not read otherwise.
+  const inImage = (dir: string) => [...dir.split('/').keys()].some((i) => dirs.has(dir.split('/').slice(0, i + 1).join('/')));
+  for (const e of tree.entries) {
+    if (e.kind !== 'file') continue;
+    const slash = e.path.lastIndexOf('/');
+    const base = e.path.slice(slash + 1);
+    if (/^image\.ya?ml$/i.test(base) && base !== 'image.yaml') {
+      diags.warn(`images/${e.path}`, undefined, `is not read, expected the name image.yaml, found ${shown(base)}`);
+    } else if (slash >= 0 && /^dockerfile/i.test(base) && !isImageMarker(base) && !base.endsWith('.dockerignore') && !inImage(e.path.slice(0, slash))) {
+      diags.warn(
+        `images/${e.path}`,
+        undefined,
+        `is not read, so images/${e.path.slice(0, slash)} is not an image, expected Dockerfile, Dockerfile_windows or Dockerfile.<arch> (${ARCHES.join(', ')}, x86_64, aarch64), found ${shown(base)}`,
+      );
+    }
   }
   const folders = new Map<string, ContextEntry[]>([...dirs].sort(compareBytes).map((d) => [d, []]));
   for (const e of tree.entries) {
@@ -241,9 +257,9 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
         diags.error(yamlPath, lineOf(['baseImage', k]), `invalid platform key in baseImage: ${p}`);
         continue;
       }
-      const problem = checkReference(ref);
+      const problem = checkReference(ref, `baseImage.${k}`);
       if (problem) {
-        diags.error(yamlPath, lineOf(['baseImage', k]), `${problem} in baseImage.${k}`);
+        diags.error(yamlPath, lineOf(['baseImage', k]), problem);
         continue;
       }
       fromYaml.set(platformKey(p), { platform: p, ref });
@@ -282,8 +298,10 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
   const dockerfileNames = [...files.keys()].filter((f) => f === 'Dockerfile' || f === 'Dockerfile_windows' || dockerfileArch(f) !== undefined);
   let mirror: string | undefined;
   if (y.mirror !== undefined) {
-    const problem = checkReference(y.mirror) ?? (y.mirror.includes(REGISTRY_TOKEN) ? 'the REGISTRY token cannot be mirrored' : undefined);
-    if (problem) diags.error(yamlPath, lineOf(['mirror']), `invalid mirror reference: ${problem}`);
+    const problem =
+      checkReference(y.mirror, 'mirror') ??
+      (y.mirror.includes(REGISTRY_TOKEN) ? `mirror names the REGISTRY token, expected an upstream image reference, found ${shown(y.mirror)}` : undefined);
+    if (problem) diags.error(yamlPath, lineOf(['mirror']), problem);
     else mirror = y.mirror;
     if (dockerfileNames.length > 0) {
       diags.error(yamlPath, lineOf(['mirror']), `mirror: is set together with ${dockerfileNames.sort().join(', ')}, expected either an upstream mirror or a Dockerfile, found both`);
@@ -353,6 +371,8 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
         runsOnTarget: runsOnTarget(parsedFor(dockerfile)),
       });
     }
+    // A Dockerfile no platform uses is still checked (empty, no FROM, not text).
+    for (const f of dockerfileNames) parsedFor(f);
     if (missingDefaults.length > 0) {
       // Reported once, at the Dockerfile that is there (Dockerfile_windows alone, or Dockerfile.<arch>).
       const present = [...dockerfileNames].sort();
@@ -454,6 +474,8 @@ function collectReferences(d: Draft): void {
       if (ref.startsWith(`${LOCAL_TOKEN}/`)) {
         d.wants.push({ ref: ref.slice(LOCAL_TOKEN.length + 1), kind: 'local', childKey: b.key, fromPlatform: stage.platform, file: `${d.dir}/${b.dockerfile}`, line: stage.line });
       } else if (ref.startsWith(`${REGISTRY_TOKEN}/`)) {
+        // `FROM $BASEIMAGE` names what the BASEIMAGE entry already wants (and warns about, once).
+        if (ref === b.baseImage && stage.platform === undefined) continue;
         d.wants.push({ ref, kind: 'registry', childKey: b.key, fromPlatform: stage.platform, file: `${d.dir}/${b.dockerfile}`, line: stage.line });
       }
     }
@@ -474,7 +496,7 @@ function resolveWant(w: Draft['wants'][number], child: Draft, byName: Map<string
   if (w.kind === 'name') {
     const p = byName.get(w.ref);
     if (!p) {
-      diags.error(w.file, w.line, `dependsOn names no image of this tree, expected a folder name below images/ such as ${shown([...byName.keys()][0] ?? 'base')}, found ${shown(w.ref)}`);
+      diags.error(w.file, w.line, `dependsOn names no image of this tree, expected a folder name below images/ such as ${shown([...byName.keys()].find((n) => n !== child.name) ?? 'base')}, found ${shown(w.ref)}`);
       return undefined;
     }
     return { parent: p.name };

@@ -17,12 +17,15 @@ export const REGISTRY_TOKEN = 'REGISTRY';
 /** Stands in for the registry when a value is checked against the reference grammar. */
 const REGISTRY_PLACEHOLDER = 'registry.invalid:5000';
 
-/** Check a reference that may use the REGISTRY token; returns a problem or undefined. */
-export function checkReference(ref: string): string | undefined {
-  if (ref === '') return 'empty image reference, expected an image reference such as busybox:1.36';
+/**
+ * Check a reference that may use the REGISTRY token; returns the message
+ * (about `subject`, e.g. "the base image of linux/amd64") or undefined.
+ */
+export function checkReference(ref: string, subject: string): string | undefined {
+  if (ref === '') return `${subject} is empty, expected an image reference such as busybox:1.36, found nothing`;
   const resolved = ref.split(REGISTRY_TOKEN).join(REGISTRY_PLACEHOLDER);
   if (!parseReference(resolved)) {
-    return `invalid image reference ${shown(ref)}, expected [registry/]name[:tag][@digest] in lowercase (REGISTRY may stand for the registry)`;
+    return `${subject} is not a valid image reference, expected [registry/]name[:tag][@digest] in lowercase (REGISTRY may stand for the registry), found ${shown(ref)}`;
   }
   return undefined;
 }
@@ -53,9 +56,9 @@ export function parseBaseimage(file: string, bytes: Buffer, diags: Diagnostics):
       continue;
     }
     seen.set(spec, line.number);
-    const problem = checkReference(ref);
+    const problem = checkReference(ref, `the base image of ${spec}`);
     if (problem) {
-      diags.error(file, line.number, `${problem} for ${spec}`);
+      diags.error(file, line.number, problem);
       continue;
     }
     entries.push({ platform, ref, line: line.number });

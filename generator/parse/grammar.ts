@@ -70,7 +70,10 @@ export function comparePlatforms(a: Platform, b: Platform): number {
   const order = (p: Platform) => [OSES.indexOf(p.os), (ARCHES as readonly string[]).indexOf(p.arch)];
   const [ao, aa] = order(a);
   const [bo, ba] = order(b);
-  return ao - bo || aa - ba || (a.osVersion ?? '').localeCompare(b.osVersion ?? '', 'en');
+  // Plain code-unit order: the same whatever the locale (or ICU data) of the machine.
+  const av = a.osVersion ?? '';
+  const bv = b.osVersion ?? '';
+  return ao - bo || aa - ba || (av < bv ? -1 : av > bv ? 1 : 0);
 }
 
 /**

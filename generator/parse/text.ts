@@ -19,7 +19,7 @@ export function decodeText(file: string, bytes: Buffer, diags: Diagnostics): str
   try {
     text = decoder.decode(bytes);
   } catch {
-    diags.error(file, undefined, 'is not text, expected UTF-8 text, found bytes that are not valid UTF-8');
+    diags.error(file, firstInvalidUtf8Line(bytes), 'is not text, expected UTF-8 text, found bytes that are not valid UTF-8');
     return undefined;
   }
   if (text.startsWith('\uFEFF')) text = text.slice(1);
@@ -31,6 +31,22 @@ export function decodeText(file: string, bytes: Buffer, diags: Diagnostics): str
     return undefined;
   }
   return text;
+}
+
+/** The line holding the first bytes that are not UTF-8 (lines split at 0x0a, which UTF-8 never uses inside a character). */
+function firstInvalidUtf8Line(bytes: Buffer): number {
+  let line = 1;
+  for (let start = 0; start <= bytes.length; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    const stop = end < 0 ? bytes.length : end;
+    try {
+      decoder.decode(bytes.subarray(start, stop));
+    } catch {
+      return line;
+    }
+    start = stop + 1;
+  }
+  return 1;
 }
 
 export function splitLines(text: string): Line[] {

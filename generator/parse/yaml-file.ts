@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import { Diagnostics, shown } from '../diagnostics.js';
 import { SCHEMA_DIR } from '../paths.js';
 import { decodeText } from './text.js';
@@ -67,19 +67,44 @@ function explain(e: ErrorObject, root: unknown, schemaProps: string[]): { path: 
     case 'type':
       return { path, message: `${fieldName(path)} has the wrong type, expected ${[e.params.type].flat().join(' or ')}, found ${found}` };
     case 'propertyNames':
-      return { path, message: `${fieldName(path)} has an invalid key, expected ${e.message ?? 'a valid key'}, found ${shown(String(e.params.propertyName))}` };
+      return { path: [...path, String(e.params.propertyName)], message: `${fieldName(path)} has an invalid key, expected a valid key, found ${shown(String(e.params.propertyName))}` };
     case 'pattern':
       if (e.propertyName !== undefined) {
-        return { path: [...path, e.propertyName], message: `invalid key ${shown(e.propertyName)} in ${fieldName(path)}, expected a name matching ${e.params.pattern}` };
+        return { path: [...path, e.propertyName], message: `${fieldName(path)} has an invalid key, expected a name matching ${e.params.pattern}, found ${shown(e.propertyName)}` };
       }
       return { path, message: `${fieldName(path)} is invalid, expected a value matching ${e.params.pattern}, found ${found}` };
     case 'uniqueItems':
       return { path: [...path, String(e.params.i)], message: `${fieldName(path)} has a duplicate item, expected each item once, found ${describe(valueAt(root, [...path, String(e.params.i)]))} twice` };
     case 'minItems':
-      return { path, message: `${fieldName(path)} is empty, expected at least ${e.params.limit} item(s)` };
+      return { path, message: `${fieldName(path)} is empty, expected at least ${e.params.limit} item(s), found none` };
     default:
       return { path, message: `${fieldName(path)} ${e.message ?? 'is invalid'}, found ${found}` };
   }
+}
+
+/** A YAML parse error, said the way the other messages are. */
+function syntaxMessage(doc: Document, code: string, message: string, offset: number, lineAt: (offset: number) => number): string {
+  const msg = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  if (code === 'DUPLICATE_KEY') {
+    // Name the key and where it was first given.
+    let found: Pair | undefined;
+    let first: number | undefined;
+    visit(doc, {
+      Map(_, map) {
+        const dup = map.items.find((p) => isScalar(p.key) && p.key.range?.[0] === offset);
+        if (!dup || !isScalar(dup.key)) return undefined;
+        found = dup;
+        const key = String(dup.key.value);
+        const earlier = map.items.find((p) => p !== dup && isScalar(p.key) && String(p.key.value) === key);
+        if (earlier && isScalar(earlier.key) && earlier.key.range) first = lineAt(earlier.key.range[0]);
+        return visit.BREAK;
+      },
+    });
+    const key = found && isScalar(found.key) ? shown(String(found.key.value)) : 'a key';
+    return `duplicate key ${key}, expected each key once, found it again${first !== undefined ? ` (first on line ${first})` : ''}`;
+  }
+  if (code === 'MULTIPLE_DOCS') return 'several YAML documents, expected one document, found a second one';
+  return `YAML syntax error, expected valid YAML, found: ${msg}`;
 }
 
 export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string, diags: Diagnostics): YamlFile<T> | undefined {
@@ -89,19 +114,45 @@ export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string
   const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      const what = err.code === 'DUPLICATE_KEY' ? `duplicate key, expected each key once, found ${msg}` : `YAML syntax error: ${msg}`;
-      diags.error(file, lineAt(err.pos[0]), what);
-    }
+    for (const err of doc.errors) diags.error(file, lineAt(err.pos[0]), syntaxMessage(doc, err.code, err.message, err.pos[0], lineAt));
     return undefined;
   }
-  const value: unknown = doc.toJS();
+  // Keys must be plain scalars: a list or mapping as a key would be stringified.
+  let unreadable = false;
+  visit(doc, {
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const at = (pair.key as Node).range?.[0] ?? 0;
+        diags.error(file, lineAt(at), 'a key is a list or mapping, expected a plain key such as version, found a complex key');
+        unreadable = true;
+      }
+    },
+  });
+  // An alias must name an anchor set before it.
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined) {
+        diags.error(file, lineAt(alias.range?.[0] ?? 0), `the alias *${alias.source} names no anchor, expected an anchor &${alias.source} set before it, found none`);
+        unreadable = true;
+      }
+    },
+  });
+  if (unreadable) return undefined;
+  for (const w of doc.warnings) {
+    diags.warn(file, lineAt(w.pos[0]), `${w.message.split('\n')[0]}, expected plain YAML values; the tag is ignored`);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // Too many aliases (a "billion laughs") are only found while converting.
+    diags.error(file, undefined, `cannot be read as data, expected plain YAML values, found ${(e as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
   const lineOf = (path: readonly (string | number)[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
-      if (node && node.range) return lineAt(node.range[0]);
-      // A null value has no node: point at its key instead.
+      // A key's problems point at the key (its value may start on a later
+      // line, or be null and have no node at all).
       if (n > 0) {
         const parent = doc.getIn(path.slice(0, n - 1), true);
         if (isMap(parent)) {
@@ -109,6 +160,8 @@ export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string
           if (pair && isScalar(pair.key) && pair.key.range) return lineAt(pair.key.range[0]);
         }
       }
+      const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+      if (node && node.range) return lineAt(node.range[0]);
     }
     return undefined;
   };
@@ -120,7 +173,11 @@ export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string
   const validate = schemaValidator(schemaFile);
   if (!validate(value)) {
     const props = Object.keys((validate.schema as { properties?: object }).properties ?? {});
-    for (const e of validate.errors ?? []) {
+    const errors = validate.errors ?? [];
+    // ajv reports a bad key twice: the pattern it fails, then propertyNames.
+    const keyed = new Set(errors.filter((e) => e.keyword === 'pattern' && e.propertyName !== undefined).map((e) => `${e.instancePath}/${e.propertyName}`));
+    for (const e of errors) {
+      if (e.keyword === 'propertyNames' && keyed.has(`${e.instancePath}/${String(e.params.propertyName)}`)) continue;
       const { path, message } = explain(e, value, props);
       diags.error(file, lineOf(path), message);
     }

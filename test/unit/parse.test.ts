@@ -42,8 +42,8 @@ describe('BASEIMAGE', () => {
       'images/x/BASEIMAGE:3: invalid platform key: unknown architecture "sparc", expected one of amd64, arm64, arm, ppc64le, s390x, 386, riscv64, mips64le, loong64',
       'images/x/BASEIMAGE:5: duplicate platform linux/amd64, expected each platform once, found it again (first on line 4)',
       'images/x/BASEIMAGE:6: invalid platform key: a Windows platform needs an os_version, expected windows/amd64/<os_version> (e.g. windows/amd64/ltsc2022), found "windows/amd64"',
-      'images/x/BASEIMAGE:7: empty image reference, expected an image reference such as busybox:1.36 for linux/arm64',
-      'images/x/BASEIMAGE:8: invalid image reference "Bad Ref", expected [registry/]name[:tag][@digest] in lowercase (REGISTRY may stand for the registry) for linux/arm',
+      'images/x/BASEIMAGE:7: the base image of linux/arm64 is empty, expected an image reference such as busybox:1.36, found nothing',
+      'images/x/BASEIMAGE:8: the base image of linux/arm is not a valid image reference, expected [registry/]name[:tag][@digest] in lowercase (REGISTRY may stand for the registry), found "Bad Ref"',
     ]);
   });
 
@@ -53,7 +53,7 @@ describe('BASEIMAGE', () => {
     expect(messages(d)).toEqual(['images/x/BASEIMAGE:1: is not text, expected printable characters, found the control byte 0x00']);
     const d2 = new Diagnostics();
     parseBaseimage('images/x/BASEIMAGE', Buffer.from([0xff, 0xfe, 0x41]), d2);
-    expect(messages(d2)).toEqual(['images/x/BASEIMAGE: is not text, expected UTF-8 text, found bytes that are not valid UTF-8']);
+    expect(messages(d2)).toEqual(['images/x/BASEIMAGE:1: is not text, expected UTF-8 text, found bytes that are not valid UTF-8']);
   });
 });
 
@@ -99,8 +99,8 @@ describe('image.yaml', () => {
     parseYamlFile('images/b/image.yaml', buf('groups: [a, b\n'), 'image.schema.json', d);
     parseYamlFile('images/c/image.yaml', buf('# comment\n- a\n- b\n'), 'image.schema.json', d);
     const out = messages(d);
-    expect(out[0]).toMatch(/^images\/a\/image.yaml:2: duplicate key, expected each key once/);
-    expect(out[1]).toMatch(/^images\/b\/image.yaml:\d+: YAML syntax error: /);
+    expect(out[0]).toBe('images/a/image.yaml:2: duplicate key "version", expected each key once, found it again (first on line 1)');
+    expect(out[1]).toMatch(/^images\/b\/image.yaml:\d+: YAML syntax error, expected valid YAML, found: /);
     expect(out[2]).toBe('images/c/image.yaml:2: the top level is not a mapping, expected keys such as version: or platforms:, found a list');
   });
 
