@@ -118,7 +118,7 @@ check-emulation = $(if $(and $(CHECK_EMULATION),$($1_RUN_$2),$(filter linux,$(ca
 # $(call build-cmd,IMAGE,KEY,FLAGS): the command building one platform with
 # the tags and output in FLAGS.
 build-args = $(if $(filter-out remote,$(call builder-of,$1,$2)),--platform $(call key-spec,$2) )-f $(call dockerfile-of,$1,$2) \
-  --build-arg REGISTRY=$(REGISTRY) --build-arg LOCAL_PREFIX=$(LOCAL_PREFIX)$(if $($1_BASEIMAGE_$2), --build-arg BASEIMAGE=$($1_BASEIMAGE_$2))$(if $(call key-osver,$2), --build-arg OS_VERSION=$(call key-osver,$2))$(if $($1_ARGS), $($1_ARGS)) \
+  --build-arg REGISTRY=$(REGISTRY) --build-arg LOCAL_PREFIX=$(LOCAL_PREFIX)$(if $($1_BASEIMAGE_$2), --build-arg 'BASEIMAGE=$($1_BASEIMAGE_$2)')$(if $(call key-osver,$2), --build-arg OS_VERSION=$(call key-osver,$2))$(if $($1_ARGS), $($1_ARGS)) \
   --label org.opencontainers.image.version=$($1_TAG)$(if $(GIT_COMMIT), --label org.opencontainers.image.revision=$(GIT_COMMIT))$(if $(SOURCE_URL), --label org.opencontainers.image.source=$(SOURCE_URL))
 build-cmd = $(call stage,$1,$2)$(call check-emulation,$1,$2)$(strip $(if $(filter remote,$(call builder-of,$1,$2)),\
   $(call remote-docker,$(call key-osver,$2)) build$(if $(WINDOWS_ISOLATION), --isolation=$(WINDOWS_ISOLATION)),\

@@ -686,7 +686,9 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
     if (list.length < 2) continue;
     const seen = new Map<string, Draft>();
     for (const d of list) {
-      const v = d.version ?? '(no VERSION)';
+      // Without a version the tag is the content hash: different content, different tags.
+      if (d.version === undefined) continue;
+      const v = d.version;
       const other = seen.get(v);
       if (other) {
         diags.error(d.publishedAt.file, d.publishedAt.line, `publishes ${pub}:${v} like ${other.dir}, expected each published name and version once, found it twice`);

@@ -39,7 +39,7 @@ describe('make -n on the goldens', () => {
     expect(builds.map((l) => /-f (\S+)/.exec(l)?.[1])).toEqual(['images/busybox/Dockerfile', 'images/agnhost/Dockerfile', 'images/kitten/Dockerfile']);
     expect(builds.every((l) => l.includes(`DOCKER_BUILDKIT=1 ${FAKE_DOCKER} build --platform linux/amd64 `))).toBe(true);
     const kitten = builds[2];
-    expect(kitten).toContain('--build-arg BASEIMAGE=127.0.0.1:5000/e2e/agnhost:2.52-linux-amd64');
+    expect(kitten).toContain("--build-arg 'BASEIMAGE=127.0.0.1:5000/e2e/agnhost:2.52-linux-amd64'");
     expect(kitten).toContain('--build-arg REGISTRY=127.0.0.1:5000/e2e');
     expect(kitten).toContain('--label org.opencontainers.image.version=1.7');
     expect(kitten).toMatch(/-t mkimages\.local\/kitten:[0-9a-f]{16}-linux-amd64 -t 127\.0\.0\.1:5000\/e2e\/kitten:1\.7-linux-amd64/);
