@@ -53,10 +53,12 @@ comma := ,
 # The image folders' own Makefiles (Kubernetes `bin` step) run with this make.
 BIN_MAKE := $(MAKE)
 
-# One `docker image ls` per make run answers every "is it built?" question.
+# One `docker image ls` per make run answers every "is it built?" question,
+# indexed once as LOCAL_ID.<repo>+<tag> (image IDs) so each lookup is cheap.
 LOCAL_IMAGES = $(eval LOCAL_IMAGES := $$(shell $$(DOCKER) image ls --format '{{.Repository}}:{{.Tag}}@{{.ID}}' 2>/dev/null))$(LOCAL_IMAGES)
+LOCAL_INDEX = $(eval LOCAL_INDEX :=)$(foreach r,$(LOCAL_IMAGES),$(eval LOCAL_ID.$(subst :,+,$(firstword $(subst @, ,$r))) := $(lastword $(subst @, ,$r))))
 # $(call local-id,REPO:TAG): the local image ID of REPO:TAG, empty when absent.
-local-id = $(patsubst $1@%,%,$(filter $1@%,$(LOCAL_IMAGES)))
+local-id = $(strip $(LOCAL_INDEX)$(LOCAL_ID.$(subst :,+,$1)))
 # $(call same-image,REF1,REF2): non-empty when both are present and the same image.
 same-image = $(and $(call local-id,$1),$(filter $(call local-id,$1),$(call local-id,$2)))
 # Registries Docker reaches over plain HTTP without configuration.
@@ -83,13 +85,17 @@ host-key  = $(firstword $(filter linux-%,$(call host-keys,$1)))
 parent-goal = $(if $(BUILDX_BUILDER),push-$1,build-$1$(if $2,-$2))
 
 # Tags never lie: make refuses an image whose folder differs from what was
-# hashed when generated/ was written (a file added, removed or changed).
-define check-fresh
-@cd $(MKIMAGES_ROOT)$($1_DIR) 2>/dev/null && test "$$({ find . -mindepth 1 \( -type f -perm -u=x -printf 'x %P\0' \) -o \( -type f -printf 'f %P\0' \) -o -printf '%y %P -> %l\0' | LC_ALL=C sort -z; find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum -z --; } | sha256sum)" = "$($1_FINGERPRINT)  -" || { \
-  echo "mkimages: $($1_DIR) changed since generated/images.mk was written, so the tags of $1 would lie." >&2; \
-  echo "mkimages: run 'npm run generate' (and commit generated/) before building, pushing or loading $1." >&2; \
-  exit 1; }
-endef
+# hashed when generated/ was written (a file added, removed or changed). One
+# pass over images/ per make run, and only when a target needs it, lists
+# the folders that differ from generated/images.sums.
+FRESHNESS_COMMAND = cd $(or $(MKIMAGES_ROOT),.) && if test -f generated/images.sums; then \
+  { find images -mindepth 1 \( -type f -perm -u=x -printf 'x %P\0' \) -o \( -type f -printf 'f %P\0' \) -o -printf '%y %P -> %l\0'; find images -type f -print0 | xargs -0r sha256sum -z --; } | LC_ALL=C sort -z | LC_ALL=C comm -z -3 generated/images.sums - | tr '\0' '\n' | \
+  awk '{ sub(/^\t/, "");   if (substr($$0, 2, 1) == " ") { t = substr($$0, 1, 1); p = substr($$0, 3); if (t != "f" && t != "x") { i = index(p, " -> "); if (i) p = substr(p, 1, i - 1) } }   else { p = substr($$0, 67); sub(/^images\//, "", p) }   if (p == "mkimages.yaml") { print ".all"; next }   n = split(p, parts, "/"); a = "";   for (j = 1; j <= n; j++) { a = (j == 1 ? parts[1] : a "/" parts[j]); if (a !~ / /) print a } }' | LC_ALL=C sort -u; else echo .all; fi
+STALE_IMAGES = $(eval STALE_IMAGES := $$(shell $$(FRESHNESS_COMMAND)))$(STALE_IMAGES)
+check-fresh = $(if $(filter $1 .all,$(STALE_IMAGES)),\
+  @echo "mkimages: $($1_DIR) changed since generated/images.mk was written$(comma) so the tags of $1 would lie." >&2; \
+  echo "mkimages: run 'npm run generate' (and commit generated/) before building$(comma) pushing or loading $1." >&2; \
+  exit 1)
 
 # How a platform is built: `remote` (REMOTE_DOCKER_URL_<os_version> names a
 # Windows engine), else $(BUILDER). A Windows platform needs one of remote
@@ -139,14 +145,14 @@ build-platform = $(if $(filter windows,$(call key-os,$2)),\
   $(if $(and $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2),$(if $(filter rebuild-$1,$(MAKECMDGOALS)),,y)),\
   $(if $(strip $(foreach n,$(call local-names,$1,$2),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$n),,$n))),\
     $(foreach n,$(foreach n,$(call local-names,$1,$2),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$n),,$n)),$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $n &&) true,\
-    @echo ">> $1 ($2) is up to date: $(LOCAL_PREFIX)/$1:$($1_HASH)-$2"),\
+    $(info >> $1 ($2) is up to date: $(LOCAL_PREFIX)/$1:$($1_HASH)-$2)),\
   @echo ">> building $1 ($2) as $(LOCAL_PREFIX)/$1:$($1_HASH)-$2" && \
   $(call build-cmd,$1,$2,$(foreach n,$(call local-names,$1,$2),-t $n)$(if $(filter buildx,$(BUILDER)), --load))))
 
 # $(call tag-host,IMAGE,KEY): name the KEY build LOCAL_PREFIX/IMAGE:H and :latest.
 tag-host = $(if $2,\
   $(if $(and $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$(LOCAL_PREFIX)/$1:$($1_HASH)),$(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$(LOCAL_PREFIX)/$1:latest)),\
-    @:,\
+    ,\
     $(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $(LOCAL_PREFIX)/$1:$($1_HASH) && $(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $(LOCAL_PREFIX)/$1:latest),\
   @echo ">> $1 has no platform to build here (its platforms: $($1_PLATFORMS))")
 
@@ -206,7 +212,7 @@ pushed-keys = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(call can-push,
 # :H, else pulled from REGISTRY, else built for the host.
 define load-image
 $(if $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)),\
-  $(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH),$(LOCAL_PREFIX)/$1:latest),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest),\
+  $(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH),$(LOCAL_PREFIX)/$1:latest),$(info >> $1 is loaded: $(LOCAL_PREFIX)/$1:latest),$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest),\
   @if $(DOCKER) pull -q $(REGISTRY)/$($1_REPO):$($1_HASH) >/dev/null 2>&1; then \
     echo ">> pulled $(REGISTRY)/$($1_REPO):$($1_HASH)"; \
     $(foreach t,$($1_HASH) latest $(if $(call host-key,$($1_PLATFORMS)),$($1_HASH)-$(call host-key,$($1_PLATFORMS))),$(DOCKER) tag $(REGISTRY)/$($1_REPO):$($1_HASH) $(LOCAL_PREFIX)/$1:$t && ) \
@@ -230,7 +236,7 @@ mirror-copy = $(if $(filter imagetools,$(MIRROR_TOOL)),$(DOCKER) buildx imagetoo
 mirror-image = @echo ">> mirroring $($1_MIRROR) to $(REGISTRY)/$($1_REPO):$($1_TAG)" && $(call mirror-copy,$($1_MIRROR),$(REGISTRY)/$($1_REPO):$($1_TAG))
 
 # $(call load-mirror,IMAGE): pull a mirror: image (the copy in REGISTRY, else upstream).
-load-mirror = $(if $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",\
+load-mirror = $(if $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)),$(info >> $1 is loaded: $(LOCAL_PREFIX)/$1:latest),\
   @{ $(DOCKER) pull -q $(REGISTRY)/$($1_REPO):$($1_TAG) >/dev/null 2>&1 && src=$(REGISTRY)/$($1_REPO):$($1_TAG); } || { $(DOCKER) pull -q $($1_MIRROR) >/dev/null && src=$($1_MIRROR); } && \
   echo ">> pulled $$src" && $(DOCKER) tag $$src $(LOCAL_PREFIX)/$1:$($1_HASH) && $(DOCKER) tag $$src $(LOCAL_PREFIX)/$1:latest)
 
@@ -240,545 +246,6 @@ save-images = @mkdir -p $(ARCHIVE_DIR) && \
   $(foreach i,$2,$(DOCKER) tag $(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG) && ) \
   $(DOCKER) save $(foreach i,$2,$(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG)) | gzip -c > $(ARCHIVE_DIR)/.$1.tmp && \
   mv $(ARCHIVE_DIR)/.$1.tmp $(ARCHIVE_DIR)/$1 && echo ">> wrote $(ARCHIVE_DIR)/$1 ($(words $2) image(s)); load it with: docker load -i $(ARCHIVE_DIR)/$1"
-# ---------------------------------------------------------------------------
-# busybox  (images/busybox, published as busybox:1.29-1)
-busybox_DIR         := images/busybox
-busybox_REPO        := busybox
-busybox_TAG         := 1.29-1
-busybox_HASH        := 6dc5b674dbb793d4
-busybox_FINGERPRINT := 2d0ff7cc5b16a3e0904a2cac20dda90cae8feccd85fcf45fd37c600a33da9eb4
-busybox_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
-busybox_ARGS        :=
-busybox_DOCKERFILE_linux-amd64 := Dockerfile
-busybox_BASEIMAGE_linux-amd64 = docker.io/library/busybox:1.29
-busybox_DOCKERFILE_linux-arm64 := Dockerfile
-busybox_BASEIMAGE_linux-arm64 = docker.io/library/busybox:1.29
-busybox_DOCKERFILE_linux-ppc64le := Dockerfile
-busybox_BASEIMAGE_linux-ppc64le = docker.io/library/busybox:1.29
-busybox_DOCKERFILE_linux-s390x := Dockerfile
-busybox_BASEIMAGE_linux-s390x = docker.io/library/busybox:1.29
-busybox_DOCKERFILE_windows-amd64-ltsc2019 := Dockerfile_windows
-busybox_BASEIMAGE_windows-amd64-ltsc2019 = mcr.microsoft.com/windows/nanoserver:ltsc2019
-busybox_DOCKERFILE_windows-amd64-ltsc2022 := Dockerfile_windows
-busybox_BASEIMAGE_windows-amd64-ltsc2022 = mcr.microsoft.com/windows/nanoserver:ltsc2022
-
-.PHONY: build-busybox rebuild-busybox push-busybox load-busybox save-busybox .mkimages-fresh-busybox
-build-busybox: $(addprefix build-busybox-,$(call host-keys,$(busybox_PLATFORMS))) ## Build busybox for the host platform (or PLATFORMS)
-	$(call tag-host,busybox,$(call host-key,$(busybox_PLATFORMS)))
-rebuild-busybox: build-busybox ## Build busybox even if present
-push-busybox: .mkimages-fresh-busybox push-powershell-helper ## Publish busybox: every platform, the manifest list :1.29-1 and :H
-	$(call push-image,busybox)
-load-busybox: .mkimages-fresh-busybox load-powershell-helper ## Make $(LOCAL_PREFIX)/busybox:latest present (local, else pull, else build)
-	$(call load-image,busybox)
-save-busybox: load-busybox ## Write busybox to $(ARCHIVE_DIR)/busybox.tar.gz
-	$(call save-images,busybox.tar.gz,busybox)
-.mkimages-fresh-busybox:
-	$(call check-fresh,busybox)
-.PHONY: build-busybox-linux-amd64
-build-busybox-linux-amd64: .mkimages-fresh-busybox ## Build busybox for linux/amd64
-	$(call build-platform,busybox,linux-amd64)
-.PHONY: build-busybox-linux-arm64
-build-busybox-linux-arm64: .mkimages-fresh-busybox ## Build busybox for linux/arm64
-	$(call build-platform,busybox,linux-arm64)
-.PHONY: build-busybox-linux-ppc64le
-build-busybox-linux-ppc64le: .mkimages-fresh-busybox ## Build busybox for linux/ppc64le
-	$(call build-platform,busybox,linux-ppc64le)
-.PHONY: build-busybox-linux-s390x
-build-busybox-linux-s390x: .mkimages-fresh-busybox ## Build busybox for linux/s390x
-	$(call build-platform,busybox,linux-s390x)
-.PHONY: build-busybox-windows-amd64-ltsc2019
-build-busybox-windows-amd64-ltsc2019: .mkimages-fresh-busybox $(call parent-goal,powershell-helper,linux-amd64) ## Build busybox for windows/amd64 (ltsc2019)
-	$(call build-platform,busybox,windows-amd64-ltsc2019)
-.PHONY: build-busybox-windows-amd64-ltsc2022
-build-busybox-windows-amd64-ltsc2022: .mkimages-fresh-busybox $(call parent-goal,powershell-helper,linux-amd64) ## Build busybox for windows/amd64 (ltsc2022)
-	$(call build-platform,busybox,windows-amd64-ltsc2022)
-# ---------------------------------------------------------------------------
-# dockerhub/busybox  (images/dockerhub/busybox, a mirror of docker.io/library/busybox:1.29, published as library/busybox:1.29)
-dockerhub/busybox_DIR         := images/dockerhub/busybox
-dockerhub/busybox_REPO        := library/busybox
-dockerhub/busybox_TAG         := 1.29
-dockerhub/busybox_HASH        := 8513bee87878dae3
-dockerhub/busybox_FINGERPRINT := 232eaf9c99f69db796e0448d5a72a3f54beb7d2170473c5eb76e8f0e31ee945b
-dockerhub/busybox_MIRROR      := docker.io/library/busybox:1.29
-
-.PHONY: build-dockerhub/busybox push-dockerhub/busybox mirror-dockerhub/busybox load-dockerhub/busybox save-dockerhub/busybox .mkimages-fresh-dockerhub/busybox
-build-dockerhub/busybox: ## Nothing to build: dockerhub/busybox mirrors docker.io/library/busybox:1.29
-	@echo ">> dockerhub/busybox mirrors docker.io/library/busybox:1.29: nothing to build (mirror-dockerhub/busybox copies it)"
-push-dockerhub/busybox: mirror-dockerhub/busybox ## Same as mirror-dockerhub/busybox
-mirror-dockerhub/busybox: .mkimages-fresh-dockerhub/busybox ## Copy every platform of docker.io/library/busybox:1.29 into $(REGISTRY)/library/busybox:1.29
-	$(call mirror-image,dockerhub/busybox)
-load-dockerhub/busybox: .mkimages-fresh-dockerhub/busybox ## Make $(LOCAL_PREFIX)/dockerhub/busybox:latest present (pull)
-	$(call load-mirror,dockerhub/busybox)
-save-dockerhub/busybox: load-dockerhub/busybox ## Write dockerhub/busybox to $(ARCHIVE_DIR)/dockerhub_busybox.tar.gz
-	$(call save-images,dockerhub_busybox.tar.gz,dockerhub/busybox)
-.mkimages-fresh-dockerhub/busybox:
-	$(call check-fresh,dockerhub/busybox)
-# ---------------------------------------------------------------------------
-# dockerhub/httpd  (images/dockerhub/httpd, a mirror of docker.io/library/httpd:2.4.38-alpine, published as library/httpd:2.4.38-alpine)
-dockerhub/httpd_DIR         := images/dockerhub/httpd
-dockerhub/httpd_REPO        := library/httpd
-dockerhub/httpd_TAG         := 2.4.38-alpine
-dockerhub/httpd_HASH        := 8c0b93ee1eb2651e
-dockerhub/httpd_FINGERPRINT := 9c959a0a2916d81d53e0614763883b5be95cf80026cb09bf7568390fb660d311
-dockerhub/httpd_MIRROR      := docker.io/library/httpd:2.4.38-alpine
-
-.PHONY: build-dockerhub/httpd push-dockerhub/httpd mirror-dockerhub/httpd load-dockerhub/httpd save-dockerhub/httpd .mkimages-fresh-dockerhub/httpd
-build-dockerhub/httpd: ## Nothing to build: dockerhub/httpd mirrors docker.io/library/httpd:2.4.38-alpine
-	@echo ">> dockerhub/httpd mirrors docker.io/library/httpd:2.4.38-alpine: nothing to build (mirror-dockerhub/httpd copies it)"
-push-dockerhub/httpd: mirror-dockerhub/httpd ## Same as mirror-dockerhub/httpd
-mirror-dockerhub/httpd: .mkimages-fresh-dockerhub/httpd ## Copy every platform of docker.io/library/httpd:2.4.38-alpine into $(REGISTRY)/library/httpd:2.4.38-alpine
-	$(call mirror-image,dockerhub/httpd)
-load-dockerhub/httpd: .mkimages-fresh-dockerhub/httpd ## Make $(LOCAL_PREFIX)/dockerhub/httpd:latest present (pull)
-	$(call load-mirror,dockerhub/httpd)
-save-dockerhub/httpd: load-dockerhub/httpd ## Write dockerhub/httpd to $(ARCHIVE_DIR)/dockerhub_httpd.tar.gz
-	$(call save-images,dockerhub_httpd.tar.gz,dockerhub/httpd)
-.mkimages-fresh-dockerhub/httpd:
-	$(call check-fresh,dockerhub/httpd)
-# ---------------------------------------------------------------------------
-# dockerhub/nginx  (images/dockerhub/nginx, a mirror of docker.io/library/nginx:1.14-alpine, published as library/nginx:1.14-alpine)
-dockerhub/nginx_DIR         := images/dockerhub/nginx
-dockerhub/nginx_REPO        := library/nginx
-dockerhub/nginx_TAG         := 1.14-alpine
-dockerhub/nginx_HASH        := 15aa9062cb9ab08c
-dockerhub/nginx_FINGERPRINT := 3375b10941c3a5b015046ac2dcc65807d30c7718b3751504417f418e8098b58b
-dockerhub/nginx_MIRROR      := docker.io/library/nginx:1.14-alpine
-
-.PHONY: build-dockerhub/nginx push-dockerhub/nginx mirror-dockerhub/nginx load-dockerhub/nginx save-dockerhub/nginx .mkimages-fresh-dockerhub/nginx
-build-dockerhub/nginx: ## Nothing to build: dockerhub/nginx mirrors docker.io/library/nginx:1.14-alpine
-	@echo ">> dockerhub/nginx mirrors docker.io/library/nginx:1.14-alpine: nothing to build (mirror-dockerhub/nginx copies it)"
-push-dockerhub/nginx: mirror-dockerhub/nginx ## Same as mirror-dockerhub/nginx
-mirror-dockerhub/nginx: .mkimages-fresh-dockerhub/nginx ## Copy every platform of docker.io/library/nginx:1.14-alpine into $(REGISTRY)/library/nginx:1.14-alpine
-	$(call mirror-image,dockerhub/nginx)
-load-dockerhub/nginx: .mkimages-fresh-dockerhub/nginx ## Make $(LOCAL_PREFIX)/dockerhub/nginx:latest present (pull)
-	$(call load-mirror,dockerhub/nginx)
-save-dockerhub/nginx: load-dockerhub/nginx ## Write dockerhub/nginx to $(ARCHIVE_DIR)/dockerhub_nginx.tar.gz
-	$(call save-images,dockerhub_nginx.tar.gz,dockerhub/nginx)
-.mkimages-fresh-dockerhub/nginx:
-	$(call check-fresh,dockerhub/nginx)
-# ---------------------------------------------------------------------------
-# httpd  (images/httpd, published as httpd:2.4.38-1)
-httpd_DIR         := images/httpd
-httpd_REPO        := httpd
-httpd_TAG         := 2.4.38-1
-httpd_HASH        := 43cdd15217c3cc84
-httpd_FINGERPRINT := 3ef6b25af91550252074865d855ace5947f302c19061edcad0d7abf7c6af68d2
-httpd_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
-httpd_ARGS        :=
-httpd_DOCKERFILE_linux-amd64 := Dockerfile
-httpd_BASEIMAGE_linux-amd64 = docker.io/library/httpd:2.4.38-alpine
-httpd_DOCKERFILE_linux-arm64 := Dockerfile
-httpd_BASEIMAGE_linux-arm64 = docker.io/library/httpd:2.4.38-alpine
-httpd_DOCKERFILE_linux-ppc64le := Dockerfile
-httpd_BASEIMAGE_linux-ppc64le = docker.io/library/httpd:2.4.38-alpine
-httpd_DOCKERFILE_linux-s390x := Dockerfile
-httpd_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.38-alpine
-
-.PHONY: build-httpd rebuild-httpd push-httpd load-httpd save-httpd .mkimages-fresh-httpd
-build-httpd: $(addprefix build-httpd-,$(call host-keys,$(httpd_PLATFORMS))) ## Build httpd for the host platform (or PLATFORMS)
-	$(call tag-host,httpd,$(call host-key,$(httpd_PLATFORMS)))
-rebuild-httpd: build-httpd ## Build httpd even if present
-push-httpd: .mkimages-fresh-httpd ## Publish httpd: every platform, the manifest list :2.4.38-1 and :H
-	$(call push-image,httpd)
-load-httpd: .mkimages-fresh-httpd ## Make $(LOCAL_PREFIX)/httpd:latest present (local, else pull, else build)
-	$(call load-image,httpd)
-save-httpd: load-httpd ## Write httpd to $(ARCHIVE_DIR)/httpd.tar.gz
-	$(call save-images,httpd.tar.gz,httpd)
-.mkimages-fresh-httpd:
-	$(call check-fresh,httpd)
-.PHONY: build-httpd-linux-amd64
-build-httpd-linux-amd64: .mkimages-fresh-httpd ## Build httpd for linux/amd64
-	$(call build-platform,httpd,linux-amd64)
-.PHONY: build-httpd-linux-arm64
-build-httpd-linux-arm64: .mkimages-fresh-httpd ## Build httpd for linux/arm64
-	$(call build-platform,httpd,linux-arm64)
-.PHONY: build-httpd-linux-ppc64le
-build-httpd-linux-ppc64le: .mkimages-fresh-httpd ## Build httpd for linux/ppc64le
-	$(call build-platform,httpd,linux-ppc64le)
-.PHONY: build-httpd-linux-s390x
-build-httpd-linux-s390x: .mkimages-fresh-httpd ## Build httpd for linux/s390x
-	$(call build-platform,httpd,linux-s390x)
-# ---------------------------------------------------------------------------
-# httpd-new  (images/httpd-new, published as httpd:2.4.39-1)
-httpd-new_DIR         := images/httpd-new
-httpd-new_REPO        := httpd
-httpd-new_TAG         := 2.4.39-1
-httpd-new_HASH        := 24124bcaafc38980
-httpd-new_FINGERPRINT := 31fdfbf6ff53b3e5c9428a3f6f03e20e2d98efabfe361b87a9e0777c6197bc37
-httpd-new_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
-httpd-new_ARGS        :=
-httpd-new_DOCKERFILE_linux-amd64 := Dockerfile
-httpd-new_BASEIMAGE_linux-amd64 = docker.io/library/httpd:2.4.39-alpine
-httpd-new_DOCKERFILE_linux-arm64 := Dockerfile
-httpd-new_BASEIMAGE_linux-arm64 = docker.io/library/httpd:2.4.39-alpine
-httpd-new_DOCKERFILE_linux-ppc64le := Dockerfile
-httpd-new_BASEIMAGE_linux-ppc64le = docker.io/library/httpd:2.4.39-alpine
-httpd-new_DOCKERFILE_linux-s390x := Dockerfile
-httpd-new_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.39-alpine
-
-.PHONY: build-httpd-new rebuild-httpd-new push-httpd-new load-httpd-new save-httpd-new .mkimages-fresh-httpd-new
-build-httpd-new: $(addprefix build-httpd-new-,$(call host-keys,$(httpd-new_PLATFORMS))) ## Build httpd-new for the host platform (or PLATFORMS)
-	$(call tag-host,httpd-new,$(call host-key,$(httpd-new_PLATFORMS)))
-rebuild-httpd-new: build-httpd-new ## Build httpd-new even if present
-push-httpd-new: .mkimages-fresh-httpd-new ## Publish httpd-new: every platform, the manifest list :2.4.39-1 and :H
-	$(call push-image,httpd-new)
-load-httpd-new: .mkimages-fresh-httpd-new ## Make $(LOCAL_PREFIX)/httpd-new:latest present (local, else pull, else build)
-	$(call load-image,httpd-new)
-save-httpd-new: load-httpd-new ## Write httpd-new to $(ARCHIVE_DIR)/httpd-new.tar.gz
-	$(call save-images,httpd-new.tar.gz,httpd-new)
-.mkimages-fresh-httpd-new:
-	$(call check-fresh,httpd-new)
-.PHONY: build-httpd-new-linux-amd64
-build-httpd-new-linux-amd64: .mkimages-fresh-httpd-new ## Build httpd-new for linux/amd64
-	$(call build-platform,httpd-new,linux-amd64)
-.PHONY: build-httpd-new-linux-arm64
-build-httpd-new-linux-arm64: .mkimages-fresh-httpd-new ## Build httpd-new for linux/arm64
-	$(call build-platform,httpd-new,linux-arm64)
-.PHONY: build-httpd-new-linux-ppc64le
-build-httpd-new-linux-ppc64le: .mkimages-fresh-httpd-new ## Build httpd-new for linux/ppc64le
-	$(call build-platform,httpd-new,linux-ppc64le)
-.PHONY: build-httpd-new-linux-s390x
-build-httpd-new-linux-s390x: .mkimages-fresh-httpd-new ## Build httpd-new for linux/s390x
-	$(call build-platform,httpd-new,linux-s390x)
-# ---------------------------------------------------------------------------
-# kitten  (images/kitten, published as kitten:1.0)
-kitten_DIR         := images/kitten
-kitten_REPO        := kitten
-kitten_TAG         := 1.0
-kitten_HASH        := 5d7781dc8ce503fe
-kitten_FINGERPRINT := 0cf9006a178cd93bff58e47d4e9e68d3512f01f62e75f6f785a82e2e93fcb4f9
-kitten_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
-kitten_ARGS        :=
-kitten_DOCKERFILE_linux-amd64 := Dockerfile
-kitten_BASEIMAGE_linux-amd64 = $(REGISTRY)/webserver:1.0-linux-amd64
-kitten_DOCKERFILE_linux-arm64 := Dockerfile
-kitten_BASEIMAGE_linux-arm64 = $(REGISTRY)/webserver:1.0-linux-arm64
-kitten_DOCKERFILE_linux-ppc64le := Dockerfile
-kitten_BASEIMAGE_linux-ppc64le = $(REGISTRY)/webserver:1.0-linux-ppc64le
-kitten_DOCKERFILE_linux-s390x := Dockerfile
-kitten_BASEIMAGE_linux-s390x = $(REGISTRY)/webserver:1.0-linux-s390x
-kitten_DOCKERFILE_windows-amd64-ltsc2019 := Dockerfile
-kitten_BASEIMAGE_windows-amd64-ltsc2019 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019
-kitten_DOCKERFILE_windows-amd64-ltsc2022 := Dockerfile
-kitten_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
-
-.PHONY: build-kitten rebuild-kitten push-kitten load-kitten save-kitten .mkimages-fresh-kitten
-build-kitten: $(addprefix build-kitten-,$(call host-keys,$(kitten_PLATFORMS))) ## Build kitten for the host platform (or PLATFORMS)
-	$(call tag-host,kitten,$(call host-key,$(kitten_PLATFORMS)))
-rebuild-kitten: build-kitten ## Build kitten even if present
-push-kitten: .mkimages-fresh-kitten push-webserver ## Publish kitten: every platform, the manifest list :1.0 and :H
-	$(call push-image,kitten)
-load-kitten: .mkimages-fresh-kitten load-webserver ## Make $(LOCAL_PREFIX)/kitten:latest present (local, else pull, else build)
-	$(call load-image,kitten)
-save-kitten: load-kitten ## Write kitten to $(ARCHIVE_DIR)/kitten.tar.gz
-	$(call save-images,kitten.tar.gz,kitten)
-.mkimages-fresh-kitten:
-	$(call check-fresh,kitten)
-.PHONY: build-kitten-linux-amd64
-build-kitten-linux-amd64: .mkimages-fresh-kitten $(call parent-goal,webserver,linux-amd64) ## Build kitten for linux/amd64
-	$(call build-platform,kitten,linux-amd64)
-.PHONY: build-kitten-linux-arm64
-build-kitten-linux-arm64: .mkimages-fresh-kitten $(call parent-goal,webserver,linux-arm64) ## Build kitten for linux/arm64
-	$(call build-platform,kitten,linux-arm64)
-.PHONY: build-kitten-linux-ppc64le
-build-kitten-linux-ppc64le: .mkimages-fresh-kitten $(call parent-goal,webserver,linux-ppc64le) ## Build kitten for linux/ppc64le
-	$(call build-platform,kitten,linux-ppc64le)
-.PHONY: build-kitten-linux-s390x
-build-kitten-linux-s390x: .mkimages-fresh-kitten $(call parent-goal,webserver,linux-s390x) ## Build kitten for linux/s390x
-	$(call build-platform,kitten,linux-s390x)
-.PHONY: build-kitten-windows-amd64-ltsc2019
-build-kitten-windows-amd64-ltsc2019: .mkimages-fresh-kitten $(call parent-goal,webserver,windows-amd64-ltsc2019) ## Build kitten for windows/amd64 (ltsc2019)
-	$(call build-platform,kitten,windows-amd64-ltsc2019)
-.PHONY: build-kitten-windows-amd64-ltsc2022
-build-kitten-windows-amd64-ltsc2022: .mkimages-fresh-kitten $(call parent-goal,webserver,windows-amd64-ltsc2022) ## Build kitten for windows/amd64 (ltsc2022)
-	$(call build-platform,kitten,windows-amd64-ltsc2022)
-# ---------------------------------------------------------------------------
-# nautilus  (images/nautilus, published as nautilus:1.0)
-nautilus_DIR         := images/nautilus
-nautilus_REPO        := nautilus
-nautilus_TAG         := 1.0
-nautilus_HASH        := ca2195317f84350e
-nautilus_FINGERPRINT := 6cb24e487e677989d9838b98de05c0971f0474fd4bc8f4041097472f1135aa37
-nautilus_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
-nautilus_ARGS        :=
-nautilus_DOCKERFILE_linux-amd64 := Dockerfile
-nautilus_BASEIMAGE_linux-amd64 = $(REGISTRY)/webserver:1.0-linux-amd64
-nautilus_DOCKERFILE_linux-arm64 := Dockerfile
-nautilus_BASEIMAGE_linux-arm64 = $(REGISTRY)/webserver:1.0-linux-arm64
-nautilus_DOCKERFILE_linux-ppc64le := Dockerfile
-nautilus_BASEIMAGE_linux-ppc64le = $(REGISTRY)/webserver:1.0-linux-ppc64le
-nautilus_DOCKERFILE_linux-s390x := Dockerfile
-nautilus_BASEIMAGE_linux-s390x = $(REGISTRY)/webserver:1.0-linux-s390x
-nautilus_DOCKERFILE_windows-amd64-ltsc2019 := Dockerfile
-nautilus_BASEIMAGE_windows-amd64-ltsc2019 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019
-nautilus_DOCKERFILE_windows-amd64-ltsc2022 := Dockerfile
-nautilus_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
-
-.PHONY: build-nautilus rebuild-nautilus push-nautilus load-nautilus save-nautilus .mkimages-fresh-nautilus
-build-nautilus: $(addprefix build-nautilus-,$(call host-keys,$(nautilus_PLATFORMS))) ## Build nautilus for the host platform (or PLATFORMS)
-	$(call tag-host,nautilus,$(call host-key,$(nautilus_PLATFORMS)))
-rebuild-nautilus: build-nautilus ## Build nautilus even if present
-push-nautilus: .mkimages-fresh-nautilus push-webserver ## Publish nautilus: every platform, the manifest list :1.0 and :H
-	$(call push-image,nautilus)
-load-nautilus: .mkimages-fresh-nautilus load-webserver ## Make $(LOCAL_PREFIX)/nautilus:latest present (local, else pull, else build)
-	$(call load-image,nautilus)
-save-nautilus: load-nautilus ## Write nautilus to $(ARCHIVE_DIR)/nautilus.tar.gz
-	$(call save-images,nautilus.tar.gz,nautilus)
-.mkimages-fresh-nautilus:
-	$(call check-fresh,nautilus)
-.PHONY: build-nautilus-linux-amd64
-build-nautilus-linux-amd64: .mkimages-fresh-nautilus $(call parent-goal,webserver,linux-amd64) ## Build nautilus for linux/amd64
-	$(call build-platform,nautilus,linux-amd64)
-.PHONY: build-nautilus-linux-arm64
-build-nautilus-linux-arm64: .mkimages-fresh-nautilus $(call parent-goal,webserver,linux-arm64) ## Build nautilus for linux/arm64
-	$(call build-platform,nautilus,linux-arm64)
-.PHONY: build-nautilus-linux-ppc64le
-build-nautilus-linux-ppc64le: .mkimages-fresh-nautilus $(call parent-goal,webserver,linux-ppc64le) ## Build nautilus for linux/ppc64le
-	$(call build-platform,nautilus,linux-ppc64le)
-.PHONY: build-nautilus-linux-s390x
-build-nautilus-linux-s390x: .mkimages-fresh-nautilus $(call parent-goal,webserver,linux-s390x) ## Build nautilus for linux/s390x
-	$(call build-platform,nautilus,linux-s390x)
-.PHONY: build-nautilus-windows-amd64-ltsc2019
-build-nautilus-windows-amd64-ltsc2019: .mkimages-fresh-nautilus $(call parent-goal,webserver,windows-amd64-ltsc2019) ## Build nautilus for windows/amd64 (ltsc2019)
-	$(call build-platform,nautilus,windows-amd64-ltsc2019)
-.PHONY: build-nautilus-windows-amd64-ltsc2022
-build-nautilus-windows-amd64-ltsc2022: .mkimages-fresh-nautilus $(call parent-goal,webserver,windows-amd64-ltsc2022) ## Build nautilus for windows/amd64 (ltsc2022)
-	$(call build-platform,nautilus,windows-amd64-ltsc2022)
-# ---------------------------------------------------------------------------
-# nginx  (images/nginx, published as nginx:1.14-1)
-nginx_DIR         := images/nginx
-nginx_REPO        := nginx
-nginx_TAG         := 1.14-1
-nginx_HASH        := 2531b498538458b7
-nginx_FINGERPRINT := febff17c865be74def9caa3da133a0b819c5afe20000c2423e1ea11a348c61f2
-nginx_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
-nginx_ARGS        :=
-nginx_DOCKERFILE_linux-amd64 := Dockerfile
-nginx_BASEIMAGE_linux-amd64 = docker.io/library/nginx:1.14-alpine
-nginx_DOCKERFILE_linux-arm64 := Dockerfile
-nginx_BASEIMAGE_linux-arm64 = docker.io/library/nginx:1.14-alpine
-nginx_DOCKERFILE_linux-ppc64le := Dockerfile
-nginx_BASEIMAGE_linux-ppc64le = docker.io/library/nginx:1.14-alpine
-nginx_DOCKERFILE_linux-s390x := Dockerfile
-nginx_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.14-alpine
-
-.PHONY: build-nginx rebuild-nginx push-nginx load-nginx save-nginx .mkimages-fresh-nginx
-build-nginx: $(addprefix build-nginx-,$(call host-keys,$(nginx_PLATFORMS))) ## Build nginx for the host platform (or PLATFORMS)
-	$(call tag-host,nginx,$(call host-key,$(nginx_PLATFORMS)))
-rebuild-nginx: build-nginx ## Build nginx even if present
-push-nginx: .mkimages-fresh-nginx ## Publish nginx: every platform, the manifest list :1.14-1 and :H
-	$(call push-image,nginx)
-load-nginx: .mkimages-fresh-nginx ## Make $(LOCAL_PREFIX)/nginx:latest present (local, else pull, else build)
-	$(call load-image,nginx)
-save-nginx: load-nginx ## Write nginx to $(ARCHIVE_DIR)/nginx.tar.gz
-	$(call save-images,nginx.tar.gz,nginx)
-.mkimages-fresh-nginx:
-	$(call check-fresh,nginx)
-.PHONY: build-nginx-linux-amd64
-build-nginx-linux-amd64: .mkimages-fresh-nginx ## Build nginx for linux/amd64
-	$(call build-platform,nginx,linux-amd64)
-.PHONY: build-nginx-linux-arm64
-build-nginx-linux-arm64: .mkimages-fresh-nginx ## Build nginx for linux/arm64
-	$(call build-platform,nginx,linux-arm64)
-.PHONY: build-nginx-linux-ppc64le
-build-nginx-linux-ppc64le: .mkimages-fresh-nginx ## Build nginx for linux/ppc64le
-	$(call build-platform,nginx,linux-ppc64le)
-.PHONY: build-nginx-linux-s390x
-build-nginx-linux-s390x: .mkimages-fresh-nginx ## Build nginx for linux/s390x
-	$(call build-platform,nginx,linux-s390x)
-# ---------------------------------------------------------------------------
-# nginx-new  (images/nginx-new, published as nginx:1.15-1)
-nginx-new_DIR         := images/nginx-new
-nginx-new_REPO        := nginx
-nginx-new_TAG         := 1.15-1
-nginx-new_HASH        := b1e3dda069bd0bac
-nginx-new_FINGERPRINT := f04e4f7bf9425b318a9f05520683c00e222e94828141aec83c01083508cf2a52
-nginx-new_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
-nginx-new_ARGS        :=
-nginx-new_DOCKERFILE_linux-amd64 := Dockerfile
-nginx-new_BASEIMAGE_linux-amd64 = docker.io/library/nginx:1.15-alpine
-nginx-new_DOCKERFILE_linux-arm64 := Dockerfile
-nginx-new_BASEIMAGE_linux-arm64 = docker.io/library/nginx:1.15-alpine
-nginx-new_DOCKERFILE_linux-ppc64le := Dockerfile
-nginx-new_BASEIMAGE_linux-ppc64le = docker.io/library/nginx:1.15-alpine
-nginx-new_DOCKERFILE_linux-s390x := Dockerfile
-nginx-new_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.15-alpine
-
-.PHONY: build-nginx-new rebuild-nginx-new push-nginx-new load-nginx-new save-nginx-new .mkimages-fresh-nginx-new
-build-nginx-new: $(addprefix build-nginx-new-,$(call host-keys,$(nginx-new_PLATFORMS))) ## Build nginx-new for the host platform (or PLATFORMS)
-	$(call tag-host,nginx-new,$(call host-key,$(nginx-new_PLATFORMS)))
-rebuild-nginx-new: build-nginx-new ## Build nginx-new even if present
-push-nginx-new: .mkimages-fresh-nginx-new ## Publish nginx-new: every platform, the manifest list :1.15-1 and :H
-	$(call push-image,nginx-new)
-load-nginx-new: .mkimages-fresh-nginx-new ## Make $(LOCAL_PREFIX)/nginx-new:latest present (local, else pull, else build)
-	$(call load-image,nginx-new)
-save-nginx-new: load-nginx-new ## Write nginx-new to $(ARCHIVE_DIR)/nginx-new.tar.gz
-	$(call save-images,nginx-new.tar.gz,nginx-new)
-.mkimages-fresh-nginx-new:
-	$(call check-fresh,nginx-new)
-.PHONY: build-nginx-new-linux-amd64
-build-nginx-new-linux-amd64: .mkimages-fresh-nginx-new ## Build nginx-new for linux/amd64
-	$(call build-platform,nginx-new,linux-amd64)
-.PHONY: build-nginx-new-linux-arm64
-build-nginx-new-linux-arm64: .mkimages-fresh-nginx-new ## Build nginx-new for linux/arm64
-	$(call build-platform,nginx-new,linux-arm64)
-.PHONY: build-nginx-new-linux-ppc64le
-build-nginx-new-linux-ppc64le: .mkimages-fresh-nginx-new ## Build nginx-new for linux/ppc64le
-	$(call build-platform,nginx-new,linux-ppc64le)
-.PHONY: build-nginx-new-linux-s390x
-build-nginx-new-linux-s390x: .mkimages-fresh-nginx-new ## Build nginx-new for linux/s390x
-	$(call build-platform,nginx-new,linux-s390x)
-# ---------------------------------------------------------------------------
-# pause  (images/pause, published as pause:3.2)
-pause_DIR         := images/pause
-pause_REPO        := pause
-pause_TAG         := 3.2
-pause_HASH        := 64b16723dc93cc98
-pause_FINGERPRINT := 41ea64b56706dd8d882ac4104c097b16f809d1b8e675105b703b8c4eac95b813
-pause_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
-pause_ARGS        :=
-pause_DOCKERFILE_linux-amd64 := Dockerfile
-pause_RUN_linux-amd64 := yes
-pause_DOCKERFILE_linux-arm64 := Dockerfile
-pause_RUN_linux-arm64 := yes
-pause_DOCKERFILE_linux-ppc64le := Dockerfile
-pause_RUN_linux-ppc64le := yes
-pause_DOCKERFILE_linux-s390x := Dockerfile
-pause_RUN_linux-s390x := yes
-
-.PHONY: build-pause rebuild-pause push-pause load-pause save-pause .mkimages-fresh-pause
-build-pause: $(addprefix build-pause-,$(call host-keys,$(pause_PLATFORMS))) ## Build pause for the host platform (or PLATFORMS)
-	$(call tag-host,pause,$(call host-key,$(pause_PLATFORMS)))
-rebuild-pause: build-pause ## Build pause even if present
-push-pause: .mkimages-fresh-pause ## Publish pause: every platform, the manifest list :3.2 and :H
-	$(call push-image,pause)
-load-pause: .mkimages-fresh-pause ## Make $(LOCAL_PREFIX)/pause:latest present (local, else pull, else build)
-	$(call load-image,pause)
-save-pause: load-pause ## Write pause to $(ARCHIVE_DIR)/pause.tar.gz
-	$(call save-images,pause.tar.gz,pause)
-.mkimages-fresh-pause:
-	$(call check-fresh,pause)
-.PHONY: build-pause-linux-amd64
-build-pause-linux-amd64: .mkimages-fresh-pause ## Build pause for linux/amd64
-	$(call build-platform,pause,linux-amd64)
-.PHONY: build-pause-linux-arm64
-build-pause-linux-arm64: .mkimages-fresh-pause ## Build pause for linux/arm64
-	$(call build-platform,pause,linux-arm64)
-.PHONY: build-pause-linux-ppc64le
-build-pause-linux-ppc64le: .mkimages-fresh-pause ## Build pause for linux/ppc64le
-	$(call build-platform,pause,linux-ppc64le)
-.PHONY: build-pause-linux-s390x
-build-pause-linux-s390x: .mkimages-fresh-pause ## Build pause for linux/s390x
-	$(call build-platform,pause,linux-s390x)
-# ---------------------------------------------------------------------------
-# powershell-helper  (images/powershell-helper, published as powershell-helper:6.2.7)
-powershell-helper_DIR         := images/powershell-helper
-powershell-helper_REPO        := powershell-helper
-powershell-helper_TAG         := 6.2.7
-powershell-helper_HASH        := 806d540ed2412870
-powershell-helper_FINGERPRINT := 80362797ca432e571930c4236484c6d9846d7027bf1e62a7c71144aa2e213bd9
-powershell-helper_PLATFORMS   := linux-amd64
-powershell-helper_ARGS        :=
-powershell-helper_DOCKERFILE_linux-amd64 := Dockerfile
-
-.PHONY: build-powershell-helper rebuild-powershell-helper push-powershell-helper load-powershell-helper save-powershell-helper .mkimages-fresh-powershell-helper
-build-powershell-helper: $(addprefix build-powershell-helper-,$(call host-keys,$(powershell-helper_PLATFORMS))) ## Build powershell-helper for the host platform (or PLATFORMS)
-	$(call tag-host,powershell-helper,$(call host-key,$(powershell-helper_PLATFORMS)))
-rebuild-powershell-helper: build-powershell-helper ## Build powershell-helper even if present
-push-powershell-helper: .mkimages-fresh-powershell-helper ## Publish powershell-helper: every platform, the manifest list :6.2.7 and :H
-	$(call push-image,powershell-helper)
-load-powershell-helper: .mkimages-fresh-powershell-helper ## Make $(LOCAL_PREFIX)/powershell-helper:latest present (local, else pull, else build)
-	$(call load-image,powershell-helper)
-save-powershell-helper: load-powershell-helper ## Write powershell-helper to $(ARCHIVE_DIR)/powershell-helper.tar.gz
-	$(call save-images,powershell-helper.tar.gz,powershell-helper)
-.mkimages-fresh-powershell-helper:
-	$(call check-fresh,powershell-helper)
-.PHONY: build-powershell-helper-linux-amd64
-build-powershell-helper-linux-amd64: .mkimages-fresh-powershell-helper ## Build powershell-helper for linux/amd64
-	$(call build-platform,powershell-helper,linux-amd64)
-# ---------------------------------------------------------------------------
-# webserver  (images/webserver, published as webserver:1.0)
-webserver_DIR         := images/webserver
-webserver_REPO        := webserver
-webserver_TAG         := 1.0
-webserver_HASH        := cf8e7041cf87bc46
-webserver_FINGERPRINT := 3d2c1d6a9783c16d0e405098cc384daca08f2d051ce067f1967cba84950df491
-webserver_PLATFORMS   := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
-webserver_ARGS        :=
-webserver_DOCKERFILE_linux-amd64 := Dockerfile
-webserver_BASEIMAGE_linux-amd64 = $(REGISTRY)/busybox:1.29-1-linux-amd64
-webserver_DOCKERFILE_linux-arm64 := Dockerfile
-webserver_BASEIMAGE_linux-arm64 = $(REGISTRY)/busybox:1.29-1-linux-arm64
-webserver_DOCKERFILE_linux-ppc64le := Dockerfile
-webserver_BASEIMAGE_linux-ppc64le = $(REGISTRY)/busybox:1.29-1-linux-ppc64le
-webserver_DOCKERFILE_linux-s390x := Dockerfile
-webserver_BASEIMAGE_linux-s390x = $(REGISTRY)/busybox:1.29-1-linux-s390x
-webserver_DOCKERFILE_windows-amd64-ltsc2019 := Dockerfile_windows
-webserver_BASEIMAGE_windows-amd64-ltsc2019 = $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2019
-webserver_DOCKERFILE_windows-amd64-ltsc2022 := Dockerfile_windows
-webserver_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022
-
-.PHONY: build-webserver rebuild-webserver push-webserver load-webserver save-webserver .mkimages-fresh-webserver
-build-webserver: $(addprefix build-webserver-,$(call host-keys,$(webserver_PLATFORMS))) ## Build webserver for the host platform (or PLATFORMS)
-	$(call tag-host,webserver,$(call host-key,$(webserver_PLATFORMS)))
-rebuild-webserver: build-webserver ## Build webserver even if present
-push-webserver: .mkimages-fresh-webserver push-busybox push-windows-servercore-cache ## Publish webserver: every platform, the manifest list :1.0 and :H
-	$(call push-image,webserver)
-load-webserver: .mkimages-fresh-webserver load-busybox load-windows-servercore-cache ## Make $(LOCAL_PREFIX)/webserver:latest present (local, else pull, else build)
-	$(call load-image,webserver)
-save-webserver: load-webserver ## Write webserver to $(ARCHIVE_DIR)/webserver.tar.gz
-	$(call save-images,webserver.tar.gz,webserver)
-.mkimages-fresh-webserver:
-	$(call check-fresh,webserver)
-.PHONY: build-webserver-linux-amd64
-build-webserver-linux-amd64: .mkimages-fresh-webserver $(call parent-goal,busybox,linux-amd64) ## Build webserver for linux/amd64
-	$(call build-platform,webserver,linux-amd64)
-.PHONY: build-webserver-linux-arm64
-build-webserver-linux-arm64: .mkimages-fresh-webserver $(call parent-goal,busybox,linux-arm64) ## Build webserver for linux/arm64
-	$(call build-platform,webserver,linux-arm64)
-.PHONY: build-webserver-linux-ppc64le
-build-webserver-linux-ppc64le: .mkimages-fresh-webserver $(call parent-goal,busybox,linux-ppc64le) ## Build webserver for linux/ppc64le
-	$(call build-platform,webserver,linux-ppc64le)
-.PHONY: build-webserver-linux-s390x
-build-webserver-linux-s390x: .mkimages-fresh-webserver $(call parent-goal,busybox,linux-s390x) ## Build webserver for linux/s390x
-	$(call build-platform,webserver,linux-s390x)
-.PHONY: build-webserver-windows-amd64-ltsc2019
-build-webserver-windows-amd64-ltsc2019: .mkimages-fresh-webserver $(call parent-goal,busybox,windows-amd64-ltsc2019) $(call parent-goal,windows-servercore-cache,linux-amd64-ltsc2019) ## Build webserver for windows/amd64 (ltsc2019)
-	$(call build-platform,webserver,windows-amd64-ltsc2019)
-.PHONY: build-webserver-windows-amd64-ltsc2022
-build-webserver-windows-amd64-ltsc2022: .mkimages-fresh-webserver $(call parent-goal,busybox,windows-amd64-ltsc2022) $(call parent-goal,windows-servercore-cache,linux-amd64-ltsc2022) ## Build webserver for windows/amd64 (ltsc2022)
-	$(call build-platform,webserver,windows-amd64-ltsc2022)
-# ---------------------------------------------------------------------------
-# windows-servercore-cache  (images/windows-servercore-cache, published as windows-servercore-cache:1.0)
-windows-servercore-cache_DIR         := images/windows-servercore-cache
-windows-servercore-cache_REPO        := windows-servercore-cache
-windows-servercore-cache_TAG         := 1.0
-windows-servercore-cache_HASH        := 703f3f6469733a5b
-windows-servercore-cache_FINGERPRINT := 0895bcf95300bab4e25ca04da1f3a8e2a3980e488b261370ff3ef00d5c916973
-windows-servercore-cache_PLATFORMS   := linux-amd64-ltsc2019 linux-amd64-ltsc2022
-windows-servercore-cache_ARGS        :=
-windows-servercore-cache_DOCKERFILE_linux-amd64-ltsc2019 := Dockerfile
-windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019 = mcr.microsoft.com/windows/servercore:ltsc2019
-windows-servercore-cache_DOCKERFILE_linux-amd64-ltsc2022 := Dockerfile
-windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022 = mcr.microsoft.com/windows/servercore:ltsc2022
-
-.PHONY: build-windows-servercore-cache rebuild-windows-servercore-cache push-windows-servercore-cache load-windows-servercore-cache save-windows-servercore-cache .mkimages-fresh-windows-servercore-cache
-build-windows-servercore-cache: $(addprefix build-windows-servercore-cache-,$(call host-keys,$(windows-servercore-cache_PLATFORMS))) ## Build windows-servercore-cache for the host platform (or PLATFORMS)
-	$(call tag-host,windows-servercore-cache,$(call host-key,$(windows-servercore-cache_PLATFORMS)))
-rebuild-windows-servercore-cache: build-windows-servercore-cache ## Build windows-servercore-cache even if present
-push-windows-servercore-cache: .mkimages-fresh-windows-servercore-cache ## Publish windows-servercore-cache: every platform, the manifest list :1.0 and :H
-	$(call push-image,windows-servercore-cache)
-load-windows-servercore-cache: .mkimages-fresh-windows-servercore-cache ## Make $(LOCAL_PREFIX)/windows-servercore-cache:latest present (local, else pull, else build)
-	$(call load-image,windows-servercore-cache)
-save-windows-servercore-cache: load-windows-servercore-cache ## Write windows-servercore-cache to $(ARCHIVE_DIR)/windows-servercore-cache.tar.gz
-	$(call save-images,windows-servercore-cache.tar.gz,windows-servercore-cache)
-.mkimages-fresh-windows-servercore-cache:
-	$(call check-fresh,windows-servercore-cache)
-.PHONY: build-windows-servercore-cache-linux-amd64-ltsc2019
-build-windows-servercore-cache-linux-amd64-ltsc2019: .mkimages-fresh-windows-servercore-cache ## Build windows-servercore-cache for linux/amd64 (ltsc2019)
-	$(call build-platform,windows-servercore-cache,linux-amd64-ltsc2019)
-.PHONY: build-windows-servercore-cache-linux-amd64-ltsc2022
-build-windows-servercore-cache-linux-amd64-ltsc2022: .mkimages-fresh-windows-servercore-cache ## Build windows-servercore-cache for linux/amd64 (ltsc2022)
-	$(call build-platform,windows-servercore-cache,linux-amd64-ltsc2022)
 # ---------------------------------------------------------------------------
 # Every image, and the groups.
 ALL_IMAGES    := busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd httpd-new kitten nautilus nginx nginx-new pause powershell-helper webserver windows-servercore-cache
@@ -804,23 +271,13 @@ mirror-all-images: ## Copy every promoted image by tag to MIRROR_REGISTRY; write
 	mv $(MIRROR_MAPPING).tmp $(MIRROR_MAPPING); \
 	echo ">> wrote $(MIRROR_MAPPING): SOURCE=DESTINATION per line (for oc image mirror -f)"
 
-.PHONY: build-group-conformance push-group-conformance load-group-conformance
-build-group-conformance: $(addprefix build-,busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver) ## Build the images of group conformance
-push-group-conformance: $(addprefix push-,busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver) ## Publish the images of group conformance
-load-group-conformance: $(addprefix load-,busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver) ## Load the images of group conformance
-
-.PHONY: build-group-dockerhub push-group-dockerhub load-group-dockerhub
-build-group-dockerhub: $(addprefix build-,dockerhub/busybox dockerhub/httpd dockerhub/nginx) ## Build the images of group dockerhub
-push-group-dockerhub: $(addprefix push-,dockerhub/busybox dockerhub/httpd dockerhub/nginx) ## Publish the images of group dockerhub
-load-group-dockerhub: $(addprefix load-,dockerhub/busybox dockerhub/httpd dockerhub/nginx) ## Load the images of group dockerhub
-
-.PHONY: build-group-windows push-group-windows load-group-windows
-build-group-windows: $(addprefix build-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Build the images of group windows
-push-group-windows: $(addprefix push-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Publish the images of group windows
-load-group-windows: $(addprefix load-,busybox kitten nautilus powershell-helper webserver windows-servercore-cache) ## Load the images of group windows
-
 .PHONY: help
 help: ## Show the targets and what they do
 	@echo 'Usage: make <target> [REGISTRY=host[:port][/path]] [PLATFORMS=linux/amd64,...] [LOCAL_PREFIX=...]'
 	@echo
 	@awk 'BEGIN { FS = ":.*## " } /^[^ \t#.$$][^ \t=$$]*:.*## / { printf "  %-44s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+# The rules of every image (`make list-all-images` alone does not need them).
+ifneq ($(strip $(MAKECMDGOALS)),list-all-images)
+include $(MKIMAGES_ROOT)generated/images.rules.mk
+endif

@@ -21,8 +21,11 @@ export function generate(root: string): Generated {
   const diags = new Diagnostics();
   const model = buildModel(readTree(root), diags);
   if (diags.hasErrors) return { files: new Map(), diagnostics: diags.sorted() };
+  const makefile = renderMakefile(model);
   const files = new Map<string, string>([
-    [`${OUTPUT_DIR}/images.mk`, renderMakefile(model)],
+    [`${OUTPUT_DIR}/images.mk`, makefile.main],
+    [`${OUTPUT_DIR}/images.rules.mk`, makefile.rules],
+    [`${OUTPUT_DIR}/images.sums`, model.listing],
     [`${OUTPUT_DIR}/images.json`, renderCatalog(model)],
     [`${OUTPUT_DIR}/images.md`, renderGraph(model)],
   ]);

@@ -5,7 +5,7 @@
 
 import { compareStrings, Diagnostics, shown } from '../diagnostics.js';
 import { contentHash, filterContext, type ContextEntry } from '../hash/content.js';
-import { fingerprintFolder } from '../hash/fingerprint.js';
+import { listTree } from '../hash/fingerprint.js';
 import { parseBaseimage, checkReference, REGISTRY_TOKEN, type BaseImageEntry } from '../parse/baseimage.js';
 import { expandArgs, parseDockerfile, type ParsedDockerfile } from '../parse/dockerfile.js';
 import {
@@ -74,7 +74,6 @@ interface Draft {
   yamlFile?: string;
   mirror?: string;
   promote: boolean;
-  fingerprint: string;
   /** Where the published name and version were given, for messages about them. */
   publishedAt: { file: string; line?: number };
   /** Where each platform's base image was given (BASEIMAGE line or image.yaml key). */
@@ -435,7 +434,6 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
     yamlFile: yamlEntry ? yamlPath : undefined,
     mirror,
     promote: y.promote ?? true,
-    fingerprint: fingerprintFolder(entries),
     publishedAt,
     baseImageAt,
     binStep,
@@ -663,7 +661,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
   const settings = readSettings(tree, diags);
   if (!tree.exists) {
     diags.error('images', undefined, 'not found, expected a folder images/ with one folder per image');
-    return { settings, images: [], groups: new Map() };
+    return { settings, images: [], groups: new Map(), listing: '' };
   }
   for (const p of tree.problems ?? []) diags.error(`images/${p.path}`, undefined, p.message);
   const folders = collectImageFolders(tree, diags);
@@ -773,7 +771,6 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       version: d.version,
       tag: d.version ?? (d.mirror ? parseReference(d.mirror)?.tag ?? hash : hash),
       hash,
-      fingerprint: d.fingerprint,
       platforms: d.platforms.map(({ platform, key, spec, dockerfile, baseImage, parents, runsOnTarget }) => ({
         platform,
         key,
@@ -795,5 +792,5 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
   }
   const groups = new Map<string, string[]>();
   for (const img of images) for (const g of img.groups) groups.set(g, [...(groups.get(g) ?? []), img.name]);
-  return { settings, images, groups: new Map([...groups].sort((a, b) => compareBytes(a[0], b[0]))) };
+  return { settings, images, groups: new Map([...groups].sort((a, b) => compareBytes(a[0], b[0]))), listing: listTree(tree.entries) };
 }

@@ -44,7 +44,6 @@ export interface Image {
   /** VERSION when given, else the content hash. */
   tag: string;
   hash: string;
-  fingerprint: string;
   platforms: PlatformBuild[];
   buildArgs: Array<[string, string]>;
   labels: Array<[string, string]>;
@@ -65,4 +64,6 @@ export interface Model {
   images: Image[];
   /** Group name → member image names, sorted. */
   groups: Map<string, string[]>;
+  /** Every entry under images/ as make lists it, to tell which folders changed (hash/fingerprint.ts). */
+  listing: string;
 }

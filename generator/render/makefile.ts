@@ -5,22 +5,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
-import { FINGERPRINT_COMMAND } from '../hash/fingerprint.js';
+import { LISTING_COMMAND, STALE_AWK } from '../hash/fingerprint.js';
 import type { Image, Model } from '../model/types.js';
 import { TEMPLATE_DIR } from '../paths.js';
 import { makeShellWord } from './escape.js';
 
 type Template = (context: unknown) => string;
 
-let compiled: Template | undefined;
+let compiled: { main: Template; rules: Template } | undefined;
 
-function template(): Template {
+function templates(): { main: Template; rules: Template } {
   if (compiled) return compiled;
   const hb = Handlebars.create();
   const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
   for (const partial of ['header', 'image', 'mirror', 'aggregates']) hb.registerPartial(partial, read(`${partial}.mk.hbs`));
   const options = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { each: true, if: true } } as const;
-  compiled = hb.compile(read('images.mk.hbs'), options);
+  compiled = { main: hb.compile(read('images.mk.hbs'), options), rules: hb.compile(read('images.rules.mk.hbs'), options) };
   return compiled;
 }
 
@@ -48,7 +48,6 @@ function imageView(img: Image) {
     repo: img.publishedName,
     tag: img.tag,
     hash: img.hash,
-    fingerprint: img.fingerprint,
     mirror: img.mirror ?? '',
     archive: archiveName(img.name),
     platformKeys: img.platforms.map((p) => p.key).join(' '),
@@ -67,16 +66,19 @@ function imageView(img: Image) {
   };
 }
 
-export function renderMakefile(model: Model): string {
+/** generated/images.mk (settings, macros, aggregates) and generated/images.rules.mk (per image). */
+export function renderMakefile(model: Model): { main: string; rules: string } {
   const view = {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    fingerprintCommand: FINGERPRINT_COMMAND,
+    listingCommand: LISTING_COMMAND,
+    staleAwk: STALE_AWK.replace(/\$/g, '$$$$'),
     images: model.images.map(imageView),
     allImages: model.images.map((i) => i.name).join(' '),
     allRefs: model.images.map((i) => `${i.publishedName}:${i.tag}`).join(' '),
     promotedRefs: model.images.filter((i) => i.promote).map((i) => `${i.publishedName}:${i.tag}`).join(' '),
     groups: [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') })),
   };
-  return template()(view);
+  const t = templates();
+  return { main: t.main(view), rules: t.rules(view) };
 }

@@ -127,7 +127,7 @@ describe('determinism', () => {
 
     expect(snapshot(join(b, 'generated'))).toEqual(snapshot(join(a, 'generated')));
     // Nothing about where or when it ran leaks into the output.
-    for (const f of ['images.mk', 'images.json', 'images.md']) {
+    for (const f of ['images.mk', 'images.rules.mk', 'images.sums', 'images.json', 'images.md']) {
       const text = readFileSync(join(a, 'generated', f), 'utf8');
       expect(text).not.toContain(a);
       expect(text).not.toContain(tmpdir());
@@ -182,7 +182,7 @@ describe('atomic writes', () => {
     const before = snapshot(join(root, 'generated'));
     const r = quietMain(root);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^mkimages: cannot write generated\/images\.json, generated\/images\.md, generated\/images\.mk: .*; generated\/ was not changed\n$/);
+    expect(r.stderr).toMatch(/^mkimages: cannot write generated\/images\.json, generated\/images\.md, generated\/images\.mk, generated\/images\.rules\.mk, generated\/images\.sums: .*; generated\/ was not changed\n$/);
     expect(snapshot(join(root, 'generated'))).toEqual(before);
     expect(readdirSync(join(root, 'generated')).filter((f) => f.startsWith('.'))).toEqual([]);
   });
@@ -200,7 +200,7 @@ describe('atomic writes', () => {
     writeTree(root, { 'images/a/VERSION': '2.0\n' });
     const r = quietMain(root, '--check');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('mkimages: generated output is not up to date; run `npm run generate`:\n  generated/images.json\n  generated/images.md\n  generated/images.mk\n');
+    expect(r.stderr).toBe('mkimages: generated output is not up to date; run `npm run generate`:\n  generated/images.json\n  generated/images.md\n  generated/images.mk\n  generated/images.rules.mk\n  generated/images.sums\n');
     expect(snapshot(join(root, 'generated'))).toEqual(before);
   });
 
@@ -213,7 +213,7 @@ describe('atomic writes', () => {
     writeTree(root, change);
     expect(quietMain(root).status).toBe(0);
     const names = readdirSync(join(root, 'generated')).sort();
-    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk']);
+    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'images.rules.mk', 'images.sums']);
   });
 
   it('an interrupted run leaves either the previous output or the new one, never a mix', async () => {
@@ -226,7 +226,7 @@ describe('atomic writes', () => {
     const isOld = (s: Record<string, string>) => JSON.stringify(s) === JSON.stringify(before);
     const isNew = (s: Record<string, string>) => [...after].every(([rel, c]) => s[rel.replace('generated/', '')] === Buffer.from(c).toString('base64'));
     const restore = () => {
-      for (const f of ['images.mk', 'images.json', 'images.md']) writeFileSync(join(root, 'generated', f), Buffer.from(before[f], 'base64'));
+      for (const f of ['images.mk', 'images.rules.mk', 'images.sums', 'images.json', 'images.md']) writeFileSync(join(root, 'generated', f), Buffer.from(before[f], 'base64'));
     };
     // How long a whole run takes here, to spread the signals over it.
     const t0 = Date.now();

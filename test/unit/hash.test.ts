@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
-import { FINGERPRINT_COMMAND } from '../../generator/hash/fingerprint.js';
+import { LISTING_COMMAND } from '../../generator/hash/fingerprint.js';
 import { buildModel } from '../../generator/model/build.js';
 import type { Model } from '../../generator/model/types.js';
 import { readTree } from '../../generator/scan/tree.js';
-import { makeTree, removeTree, type Spec } from '../support/tree.js';
+import { makeTree, removeTree, runCli, runMake, type Spec } from '../support/tree.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach(removeTree));
@@ -77,30 +78,56 @@ describe('content hash H', () => {
   });
 });
 
-describe('fingerprint F', () => {
-  it('equals what the shell pipeline in the Makefile prints, for odd file names and links', () => {
-    const odd: Spec = {
-      'images/odd/Dockerfile': 'FROM scratch\n',
-      'images/odd/with space': 'a',
-      'images/odd/dollar$HOME': 'b',
-      'images/odd/hash#x': 'c',
-      "images/odd/quote'\"`;": 'd',
-      'images/odd/colon:percent%': 'e',
-      'images/odd/ünïcödé': 'f',
-      'images/odd/-dash': 'g',
-      'images/odd/back\\slash': 'h',
-      'images/odd/line\nbreak': 'i',
-      'images/odd/sub/deeper/file': { exec: '#!/bin/sh\n' },
-      'images/odd/empty/.keep': '',
-      'images/odd/loop': { link: 'loop' },
-      'images/odd/outside': { link: '/etc/passwd' },
-      'images/odd/dangling': { link: '../../nowhere' },
-    };
+describe('the make-time freshness check', () => {
+  const odd: Spec = {
+    'images/odd/Dockerfile': 'FROM scratch\n',
+    'images/odd/with space': 'a',
+    'images/odd/dollar$HOME': 'b',
+    'images/odd/hash#x': 'c',
+    "images/odd/quote'\"`;": 'd',
+    'images/odd/colon:percent%': 'e',
+    'images/odd/ünïcödé': 'f',
+    'images/odd/-dash': 'g',
+    'images/odd/back\\slash': 'h',
+    'images/odd/line\nbreak': 'i',
+    'images/odd/sub/deeper/file': { exec: '#!/bin/sh\n' },
+    'images/odd/empty/.keep': '',
+    'images/odd/loop': { link: 'loop' },
+    'images/odd/outside': { link: '/etc/passwd' },
+    'images/odd/dangling': { link: '../../nowhere' },
+    'images/group/nested/Dockerfile': 'FROM scratch\n',
+    'images/group/nested/inner/Dockerfile': 'FROM scratch\n',
+    'images/plain/Dockerfile': 'FROM scratch\n',
+    'images/mkimages.yaml': 'defaultPlatforms: [linux/amd64]\n',
+  };
+
+  it('the listing equals what the shell prints, for odd file names and links', () => {
     const { model, root, errors } = modelOf(odd);
     expect(errors).toEqual([]);
-    const img = model.images.find((i) => i.name === 'odd')!;
-    const out = spawnSync('sh', ['-c', FINGERPRINT_COMMAND], { cwd: join(root, 'images/odd'), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const out = spawnSync('sh', ['-c', LISTING_COMMAND], { cwd: root, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     expect(out.stderr).toBe('');
-    expect(out.stdout.trim()).toBe(`${img.fingerprint}  -`);
+    expect(out.stdout).toBe(model.listing);
+  });
+
+  function staleAfter(change: (root: string) => void): string[] {
+    const root = makeTree(odd);
+    roots.push(root);
+    expect(runCli(root).status).toBe(0);
+    change(root);
+    writeFileSync(join(root, 'print.mk'), 'include generated/images.mk\nprint-stale: ; @echo $(STALE_IMAGES)\n');
+    const r = runMake(root, ['-s', '-f', 'print.mk', 'print-stale']);
+    expect(r.stderr).toBe('');
+    return r.stdout.trim().split(/\s+/).filter((w) => ['odd', 'group/nested', 'group/nested/inner', 'plain', '.all'].includes(w)).sort();
+  }
+
+  it('names exactly the folders that changed, whatever changed in them', () => {
+    expect(staleAfter(() => {})).toEqual([]);
+    expect(staleAfter((r) => writeFileSync(join(r, 'images/odd/line\nbreak'), 'changed'))).toEqual(['odd']);
+    expect(staleAfter((r) => chmodSync(join(r, 'images/odd/with space'), 0o755))).toEqual(['odd']);
+    expect(staleAfter((r) => rmSync(join(r, 'images/odd/loop')))).toEqual(['odd']);
+    expect(staleAfter((r) => writeFileSync(join(r, 'images/group/nested/inner/new file'), ''))).toEqual(['group/nested', 'group/nested/inner']);
+    expect(staleAfter((r) => rmSync(join(r, 'images/plain'), { recursive: true }))).toEqual(['plain']);
+    expect(staleAfter((r) => writeFileSync(join(r, 'images/mkimages.yaml'), 'defaultPlatforms: [linux/arm64]\n'))).toEqual(['.all']);
+    expect(staleAfter((r) => rmSync(join(r, 'generated/images.sums')))).toEqual(['.all']);
   });
 });
