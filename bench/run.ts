@@ -33,6 +33,13 @@ import { writeSyntheticTree, type TreeOptions, type TreeSummary } from './tree.j
 
 const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const CLI = join(PROJECT_ROOT, 'dist/generator/cli.js');
+// The Node flags `npm run generate` runs the CLI with (package.json), so the
+// "node cli.js" rows measure the same process without npm's own start-up.
+const NODE_FLAGS: string[] = (() => {
+  const script = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.generate;
+  const words = script.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/generator/cli.js'));
+})();
 const RECORDING_DOCKER = join(PROJECT_ROOT, 'test/support/recording-docker');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -267,7 +274,7 @@ function generated(root: string): boolean {
 }
 
 function generateOnce(root: string): void {
-  if (!generated(root)) timed(process.execPath, [CLI, '--root', root]);
+  if (!generated(root)) timed(process.execPath, [...NODE_FLAGS, CLI, '--root', root]);
 }
 
 // ---------------------------------------------------------------------------
@@ -282,8 +289,8 @@ function generateRun(root: string, rssFile: string, fresh = true): { seconds: nu
   if (fresh) rmSync(join(root, 'generated'), { recursive: true, force: true });
   rmSync(rssFile, { force: true });
   const { seconds, r } = TIME
-    ? timed(TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, CLI, '--root', root])
-    : timed(process.execPath, ['--import', RSS_HOOK_URL, CLI, '--root', root], { env: { ...process.env, MKBENCH_RSS_FILE: rssFile } });
+    ? timed(TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...NODE_FLAGS, CLI, '--root', root])
+    : timed(process.execPath, [...NODE_FLAGS, '--import', RSS_HOOK_URL, CLI, '--root', root], { env: { ...process.env, MKBENCH_RSS_FILE: rssFile } });
   if (!generated(root)) throw new Error(`the generator did not write generated/images.mk: ${r.stdout}${r.stderr}`);
   if (!fresh && !/up to date/.test(r.stdout)) throw new Error(`a second generation over the same tree was not up to date: ${r.stdout}`);
   if (r.stderr.trim()) throw new Error(`the generator reported problems in the synthetic tree:\n${r.stderr.slice(0, 2000)}`);
@@ -296,7 +303,7 @@ const RSS_HOOK_URL = new URL('./rss-hook.js', import.meta.url).href;
 
 function benchGen(cfg: Config): void {
   notes.push(
-    `generation: \`node dist/generator/cli.js --root DIR\` as a child process, generated/ deleted before each run so every run writes ("generate again" rows: over the up-to-date generated/, which the CLI reads and compares); wall time includes Node start-up; ` +
+    `generation: \`node ${NODE_FLAGS.join(' ')} dist/generator/cli.js --root DIR\` (as npm run generate runs it) as a child process, generated/ deleted before each run so every run writes ("generate again" rows: over the up-to-date generated/, which the CLI reads and compares); wall time includes Node start-up; ` +
       `peak RSS ${TIME ? 'from /usr/bin/time -f %M' : "from process.resourceUsage().maxRSS (bench/rss-hook.js via node --import; /usr/bin/time not found)"}; MB = 10^6 bytes`,
   );
   const rssFile = join(tempDir('mkbench-rss-'), 'rss');
@@ -335,7 +342,7 @@ function benchGen(cfg: Config): void {
     }
   }
   const start = [0, 1, 2, 3, 4].map(() => timed(process.execPath, ['-e', '0']).seconds);
-  const help = [0, 1, 2, 3, 4].map(() => timed(process.execPath, [CLI, '--help']).seconds);
+  const help = [0, 1, 2, 3, 4].map(() => timed(process.execPath, [...NODE_FLAGS, CLI, '--help']).seconds);
   add({ measure: 'node -e 0 (start-up alone)', n: '-', value: median(start), unit: 's', samples: start });
   add({ measure: 'node cli.js --help (start-up + module loading)', n: '-', value: median(help), unit: 's', samples: help });
 }

@@ -10,7 +10,7 @@
 // of what the content hash covers. Both sides are defined here, and a test
 // runs the shell side against this file's output.
 
-import type { TreeEntry } from '../scan/tree.js';
+import { sortByBytes, type TreeEntry } from '../scan/tree.js';
 
 /** Prints the listing of images/, run from the repository root. */
 export const LISTING_COMMAND =
@@ -48,11 +48,11 @@ function record(e: TreeEntry): string {
 
 /** The listing of images/ (entries with paths relative to images/), exactly as LISTING_COMMAND prints it. */
 export function listTree(entries: readonly TreeEntry[]): string {
-  const records: Buffer[] = [];
+  const records: string[] = [];
   for (const e of entries) {
-    records.push(Buffer.from(record(e), 'utf8'));
-    if (e.kind === 'file') records.push(Buffer.from(`${e.digest ?? ''}  images/${e.path}`, 'utf8'));
+    records.push(record(e));
+    if (e.kind === 'file') records.push(`${e.digest ?? ''}  images/${e.path}`);
   }
-  records.sort(Buffer.compare);
-  return records.map((r) => `${r.toString('utf8')}\0`).join('');
+  sortByBytes(records, (r) => r);
+  return `${records.join('\0')}${records.length ? '\0' : ''}`;
 }

@@ -759,6 +759,8 @@ export function buildModel(tree: RawTree, diags: Diagnostics): Model {
       mirror: d.mirror,
     });
     hashes.set(d.name, h);
+    // The context is hashed: let it go (a 10,000-image tree holds tens of MB of it).
+    d.entries = [];
     return h;
   };
   for (const d of [...drafts].sort((a, b) => compareBytes(a.name, b.name))) {

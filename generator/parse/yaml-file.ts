@@ -16,7 +16,10 @@ export interface YamlFile<T> {
   lineOf(path: readonly (string | number)[]): number | undefined;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+// The schemas are fixed files of this package, checked against the
+// meta-schema by a unit test; not re-checking them and not optimising the
+// generated code saves most of ajv's start-up on every run.
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateSchema: false, code: { optimize: false } });
 const compiled = new Map<string, ValidateFunction>();
 
 function schemaValidator(schemaFile: string): ValidateFunction {

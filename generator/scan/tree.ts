@@ -4,7 +4,7 @@
 // of the files mkimages interprets. Everything after this is pure.
 
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type EntryKind = 'file' | 'dir' | 'link' | 'other';
@@ -68,9 +68,61 @@ export function isInterpretedFile(baseName: string): boolean {
   );
 }
 
+/**
+ * Byte order of the UTF-8 encodings, as `LC_ALL=C sort` orders them. That is
+ * code point order, which differs from JavaScript's UTF-16 order only above
+ * U+FFFF; compared in place, without encoding.
+ */
 export function compareBytes(a: string, b: string): number {
-  // Byte order of the UTF-8 encodings, as `LC_ALL=C sort` orders them.
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Sort in UTF-8 byte order. Without characters above U+FFFF (no surrogate
+ * pairs), JavaScript's own string order is that order, and much faster.
+ */
+export function sortByBytes<T>(items: T[], key: (item: T) => string): T[] {
+  if (items.some((i) => SURROGATE.test(key(i)))) return items.sort((a, b) => compareBytes(key(a), key(b)));
+  return items.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+// Files are hashed through one reused buffer: only the files the parsers
+// read are kept whole, so memory does not grow with the tree's content.
+const CHUNK = Buffer.allocUnsafe(64 * 1024);
+
+function readFile(full: string, keep: boolean): { digest: string; executable: boolean; content?: Buffer } {
+  const fd = openSync(full, 'r');
+  try {
+    const stat = fstatSync(fd);
+    const executable = (stat.mode & 0o100) !== 0;
+    const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    // Read to the end; a file that fits the buffer takes a single read.
+    for (let total = 0; ; ) {
+      const n = readSync(fd, CHUNK, 0, CHUNK.length, null);
+      if (n === 0) break;
+      hash.update(CHUNK.subarray(0, n));
+      if (keep) kept.push(Buffer.from(CHUNK.subarray(0, n)));
+      total += n;
+      if (n < CHUNK.length && total >= stat.size) break;
+    }
+    return { digest: hash.digest('hex'), executable, content: keep ? Buffer.concat(kept) : undefined };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readTree(root: string): RawTree {
@@ -113,20 +165,14 @@ export function readTree(root: string): RawTree {
         entries.push({ path, kind: 'dir', executable: false });
         walk(path);
       } else if (d.isFile()) {
-        let bytes: Buffer;
+        let file: { digest: string; executable: boolean; content?: Buffer };
         try {
-          bytes = readFileSync(full);
+          file = readFile(full, isInterpretedFile(name));
         } catch (e) {
           unreadable(path, e);
           continue;
         }
-        entries.push({
-          path,
-          kind: 'file',
-          executable: (lstatSync(full).mode & 0o100) !== 0,
-          digest: createHash('sha256').update(bytes).digest('hex'),
-          content: isInterpretedFile(name) ? bytes : undefined,
-        });
+        entries.push({ path, kind: 'file', ...file });
       } else {
         const typeLetter = d.isFIFO() ? 'p' : d.isSocket() ? 's' : d.isCharacterDevice() ? 'c' : d.isBlockDevice() ? 'b' : 'U';
         entries.push({ path, kind: 'other', executable: false, typeLetter });
@@ -134,7 +180,5 @@ export function readTree(root: string): RawTree {
     }
   };
   walk('');
-  entries.sort((a, b) => compareBytes(a.path, b.path));
-  problems.sort((a, b) => compareBytes(a.path, b.path));
-  return { root, exists: true, entries, problems };
+  return { root, exists: true, entries: sortByBytes(entries, (e) => e.path), problems: sortByBytes(problems, (p) => p.path) };
 }

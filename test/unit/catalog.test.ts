@@ -54,3 +54,15 @@ describe('the shipped catalog', () => {
     expect(r.stdout).toMatch(/buildx build .*--platform windows\/amd64 -f images\/busybox\/Dockerfile_windows/);
   });
 });
+
+describe('the JSON Schemas', () => {
+  it('are valid schemas (the generator skips this check at run time)', () => {
+    const strict = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+    for (const file of ['image.schema.json', 'mkimages.schema.json', 'images.catalog.schema.json']) {
+      const s = JSON.parse(readFileSync(join(PROJECT_ROOT, 'schema', file), 'utf8')) as Record<string, unknown>;
+      delete s.$schema;
+      expect(strict.validateSchema(s), `${file}: ${JSON.stringify(strict.errors)}`).toBe(true);
+      expect(() => strict.compile(s)).not.toThrow();
+    }
+  });
+});
