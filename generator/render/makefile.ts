@@ -1,26 +1,61 @@
 // Renders generated/images.mk from the model. Templates only loop over the
 // fields prepared here; escaping happens in escape.ts and nowhere else.
 
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
 import { LISTING_COMMAND, STALE_AWK } from '../hash/fingerprint.js';
 import type { Image, Model } from '../model/types.js';
-import { TEMPLATE_DIR } from '../paths.js';
+import { PACKAGE_ROOT, TEMPLATE_DIR } from '../paths.js';
 import { makeShellWord } from './escape.js';
 
 type Template = (context: unknown) => string;
+interface Environment {
+  create(): Environment;
+  registerPartial(name: string, partial: unknown): void;
+  template(spec: unknown): Template;
+  compile(source: string, options: unknown): Template;
+}
+interface Sources {
+  templates: { main: string; rules: string };
+  partials: string[];
+  options: unknown;
+}
+interface Precompiled {
+  sourceHash: string;
+  partials: Record<string, unknown>;
+  templates: Record<'main' | 'rules', unknown>;
+}
 
+const require = createRequire(import.meta.url);
+const PRECOMPILED = join(PACKAGE_ROOT, 'dist', 'templates.cjs');
 let compiled: { main: Template; rules: Template } | undefined;
 
-function templates(): { main: Template; rules: Template } {
-  if (compiled) return compiled;
-  const hb = Handlebars.create();
+/**
+ * A private Handlebars environment with the templates: precompiled by the
+ * build when dist/templates.cjs matches the sources (only the small runtime
+ * is loaded), else compiled here. Both give the same output.
+ */
+export function templates(usePrecompiled = true): { main: Template; rules: Template } {
+  if (compiled && usePrecompiled) return compiled;
   const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
-  for (const partial of ['header', 'image', 'mirror', 'aggregates']) hb.registerPartial(partial, read(`${partial}.mk.hbs`));
-  const options = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { each: true, if: true } } as const;
-  compiled = { main: hb.compile(read('images.mk.hbs'), options), rules: hb.compile(read('images.rules.mk.hbs'), options) };
+  const sources = JSON.parse(read('templates.json')) as Sources;
+  const hash = createHash('sha256');
+  for (const name of [...sources.partials, ...Object.values(sources.templates)].sort()) hash.update(`${name}\0${read(name)}\0`);
+  const precompiled = existsSync(PRECOMPILED) ? (require(PRECOMPILED) as Precompiled) : undefined;
+  if (usePrecompiled && precompiled?.sourceHash === hash.digest('hex')) {
+    const hb = (require('handlebars/runtime') as { default: Environment }).default.create();
+    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), hb.template(precompiled.partials[p]));
+    compiled = { main: hb.template(precompiled.templates.main), rules: hb.template(precompiled.templates.rules) };
+  } else {
+    const hb = (require('handlebars') as Environment).create();
+    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), read(p));
+    const runtime = { main: hb.compile(read(sources.templates.main), sources.options), rules: hb.compile(read(sources.templates.rules), sources.options) };
+    if (!usePrecompiled) return runtime;
+    compiled = runtime;
+  }
   return compiled;
 }
 
@@ -66,9 +101,9 @@ function imageView(img: Image) {
   };
 }
 
-/** generated/images.mk (settings, macros, aggregates) and generated/images.rules.mk (per image). */
-export function renderMakefile(model: Model): { main: string; rules: string } {
-  const view = {
+/** What the templates see. */
+export function viewOf(model: Model) {
+  return {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     listingCommand: LISTING_COMMAND,
@@ -79,6 +114,11 @@ export function renderMakefile(model: Model): { main: string; rules: string } {
     promotedRefs: model.images.filter((i) => i.promote).map((i) => `${i.publishedName}:${i.tag}`).join(' '),
     groups: [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') })),
   };
+}
+
+/** generated/images.mk (settings, macros, aggregates) and generated/images.rules.mk (per image). */
+export function renderMakefile(model: Model): { main: string; rules: string } {
+  const view = viewOf(model);
   const t = templates();
   return { main: t.main(view), rules: t.rules(view) };
 }

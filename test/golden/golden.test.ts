@@ -30,3 +30,15 @@ describe.each(cases)('fixture %s', (name) => {
     });
   }
 });
+
+describe('precompiled templates', () => {
+  it('render exactly what the templates compiled at run time render', async () => {
+    const { templates, viewOf } = await import('../../generator/render/makefile.js');
+    const result = generate(join(FIXTURES, 'kubernetes'));
+    const view = viewOf(result.model!);
+    const pre = templates(true);
+    const now = templates(false);
+    expect(pre.main(view)).toBe(now.main(view));
+    expect(pre.rules(view)).toBe(now.rules(view));
+  });
+});
