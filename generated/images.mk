@@ -182,14 +182,18 @@ push-list = $(DOCKER) manifest rm $(REGISTRY)/$($1_REPO):$2 >/dev/null 2>&1 || t
   $(foreach k,$3,$(DOCKER) manifest annotate --os $(call key-os,$k) --arch $(call key-arch,$k)$(if $(filter windows,$(call key-os,$k)), --os-version $(call os-version,$1,$k),$(if $(call key-osver,$k), --os-version $(WINDOWS_OS_VERSION_$(call key-osver,$k)))) $(REGISTRY)/$($1_REPO):$2 $(REGISTRY)/$($1_REPO):$($1_TAG)-$k && ) \
   $(DOCKER) manifest push --purge $(MANIFEST_INSECURE) $(REGISTRY)/$($1_REPO):$2
 
+# $(call published,REF): a shell test, true when the registry has REF (it
+# answers with a manifest, not just with success).
+published = $(DOCKER) manifest inspect $(MANIFEST_INSECURE) $1 2>/dev/null | grep -q '"schemaVersion"'
+
 # $(call push-image,IMAGE): publish every platform, the list :TAG and the
 # content tag :H. Nothing to do when :H is published; refused when :TAG is
 # published with other content (bump VERSION, or FORCE=1). A partial push
 # (PLATFORMS, or Windows with no builder for it) leaves :H unpublished.
 define push-image
-@if $(DOCKER) manifest inspect $(MANIFEST_INSECURE) $(REGISTRY)/$($1_REPO):$($1_HASH) >/dev/null 2>&1; then \
+@if $(call published,$(REGISTRY)/$($1_REPO):$($1_HASH)); then \
   echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published"; \
-$(if $(filter $($1_TAG),$($1_HASH)),,elif [ -z "$(FORCE)" ] && $(DOCKER) manifest inspect $(MANIFEST_INSECURE) $(REGISTRY)/$($1_REPO):$($1_TAG) >/dev/null 2>&1; then \
+$(if $(filter $($1_TAG),$($1_HASH)),,elif [ -z "$(FORCE)" ] && $(call published,$(REGISTRY)/$($1_REPO):$($1_TAG)); then \
   echo "mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) is already published with other content and $1 has changed (its content is now $($1_HASH))." >&2; \
   echo "mkimages: bump the version in $($1_DIR) (VERSION or image.yaml) and run 'npm run generate'$(comma) or push with FORCE=1 to overwrite $($1_TAG)." >&2; \
   exit 1; \

@@ -2,7 +2,7 @@
 // commands expected of it. A recording stand-in for docker answers the few
 // questions make asks (buildx present? which images are local?).
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -212,10 +212,56 @@ describe('make -n: Kubernetes bin step, emulation, mirrors, bundles, immutable v
   it('refuses to overwrite a published version with other content unless FORCE=1', () => {
     const r = plan('lifecycle', ['push-app']);
     const text = r.lines.join('\n');
-    expect(text).toMatch(/elif \[ -z "" \] && \S+ manifest inspect --insecure 127\.0\.0\.1:5000\/e2e\/app:1\.0 >\/dev\/null 2>&1; then/);
+    expect(text).toMatch(/elif \[ -z "" \] && \S+ manifest inspect --insecure 127\.0\.0\.1:5000\/e2e\/app:1\.0 2>\/dev\/null \| grep -q '"schemaVersion"'; then/);
     expect(text).toContain('bump the version in images/app');
     expect(plan('lifecycle', ['push-app', 'FORCE=1']).lines.join('\n')).toContain('elif [ -z "1" ]');
     // An image without VERSION is tagged by content: nothing to refuse.
     expect(plan('lifecycle', ['push-runner']).lines.find((l) => l.includes('pushing runner'))).not.toContain('elif');
+  });
+});
+
+describe('make, for real, with a docker that says yes to everything and prints nothing', () => {
+  it('push-busybox builds every platform (Windows through buildx, the helper first) and creates, annotates and pushes the lists', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mkimages-yes-'));
+    cpSync(fixture('kubernetes'), dir, { recursive: true });
+    const log = join(dir, 'calls.log');
+    const yes = join(dir, 'docker');
+    writeFileSync(yes, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexit 0\n`);
+    chmodSync(yes, 0o755);
+    const r = runMake(dir, ['-f', 'generated/images.mk', 'push-busybox', `DOCKER=${yes}`, 'REGISTRY=127.0.0.1:5000/e2e']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const calls = readFileSync(log, 'utf8').split('\n');
+    const at = (re: RegExp) => calls.findIndex((c) => re.test(c));
+    expect(at(/^buildx build .*-t 127\.0\.0\.1:5000\/e2e\/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 --push/)).toBeGreaterThanOrEqual(0);
+    for (const v of ['ltsc2019', 'ltsc2022']) {
+      const i = at(new RegExp(`^buildx build .*--platform windows/amd64 -f images/busybox/Dockerfile_windows .*--build-arg OS_VERSION=${v} .*-t 127\\.0\\.0\\.1:5000/e2e/busybox:1\\.36\\.1-1-windows-amd64-${v} --output=type=registry`));
+      expect(i, v).toBeGreaterThan(at(/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 --push/));
+    }
+    expect(at(/^manifest create --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 .*windows-amd64-ltsc2019 .*windows-amd64-ltsc2022$/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^manifest annotate --os windows --arch amd64 --os-version 10\.0\.20348\.2966 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022$/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^manifest push --purge --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1$/)).toBeGreaterThanOrEqual(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('the Kubernetes bin step, for real', () => {
+  it('runs in a staged copy with OS, ARCH and TARGET, rewrites the Dockerfile there, and leaves the folder clean', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mkimages-bin-'));
+    cpSync(fixture('lifecycle'), dir, { recursive: true });
+    const log = join(dir, 'docker.log');
+    writeFileSync(log, '');
+    const before = readdirSync(join(dir, 'images/echoserver')).sort();
+    const r = runMake(dir, ['-f', 'generated/images.mk', 'build-echoserver-linux-arm64', `DOCKER=${FAKE_DOCKER}`, 'HOST_ARCH=arm64'], { FAKE_DOCKER_LOG: log });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const stage = join(dir, '_output/stage/echoserver/linux-arm64');
+    expect(readFileSync(join(stage, 'echoserver'), 'utf8')).toBe('linux/arm64\n');
+    const dockerfile = readFileSync(join(stage, 'Dockerfile'), 'utf8');
+    expect(dockerfile).not.toContain('CROSS_BUILD_');
+    expect(dockerfile).toContain('RUN echo arm64 > /arch');
+    expect(readdirSync(join(dir, 'images/echoserver')).sort()).toEqual(before);
+    expect(readFileSync(log, 'utf8')).toContain(`'-f' '_output/stage/echoserver/linux-arm64/Dockerfile'`);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
