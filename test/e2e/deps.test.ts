@@ -133,6 +133,32 @@ describeE2E('in-tree dependencies, make -j2 and memoization', () => {
     expect(second.pushes).toEqual([]);
   });
 
+  it('a two-arch child builds each platform FROM the parent\'s per-platform tag, with no registry at all', async () => {
+    const chain = makeTree(
+      {
+        'images/base2/Dockerfile': 'FROM scratch\nCOPY b.txt /\n',
+        'images/base2/b.txt': 'b\n',
+        'images/base2/VERSION': '1.0\n',
+        'images/base2/image.yaml': 'platforms: [linux/amd64, linux/arm64]\n',
+        'images/child2/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY c.txt /\n',
+        'images/child2/c.txt': 'c\n',
+        'images/child2/BASEIMAGE': 'linux/amd64=REGISTRY/base2:1.0-linux-amd64\nlinux/arm64=REGISTRY/base2:1.0-linux-arm64\n',
+      },
+      'mkimages-e2e-chain-',
+    );
+    try {
+      expect(runCli(chain).status).toBe(0);
+      // Nothing listens on port 9: any pull would fail.
+      const r = await makeIn({ root: chain, registry: '127.0.0.1:9/none', localPrefix }, 'build-child2', 'PLATFORMS=linux/amd64,linux/arm64');
+      expect(r.code, r.stderr).toBe(0);
+      expect(builtImages(r.builds)).toEqual(['base2', 'base2', 'child2', 'child2']);
+      const arch = await dockerCmd(['image', 'inspect', '--format', '{{.Architecture}}', `${localPrefix}/child2:${(JSON.parse(readFileSync(join(chain, 'generated/images.json'), 'utf8')) as Catalog).images.find((i) => i.name === 'child2')!.hash}-linux-arm64`]);
+      expect(arch.stdout.trim()).toBe('arm64');
+    } finally {
+      removeTree(chain);
+    }
+  });
+
   it('make help lists the conformance group, and building it builds its parents', async () => {
     const help = await make('-s', 'help');
     expect(help.code).toBe(0);
