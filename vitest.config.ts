@@ -19,8 +19,9 @@ export default defineConfig({
           globalSetup: ['test/e2e/support/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
-          // One engine and its registries are shared: files run one at a time.
-          fileParallelism: false,
+          // One engine is shared: the files run one at a time, in one process.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -5,10 +5,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeTree, PROJECT_ROOT, removeTree, runCli } from '../support/tree.js';
-import { describeE2E, dockerCmd, e2eEnv, MEDIA_TYPES, registryManifest, registryTags, removeImagesWithPrefix, run, startRegistry, uniqueName, useE2E, type Registry } from './support/e2e.js';
-
-const RECORDING_DOCKER = join(PROJECT_ROOT, 'test/support/recording-docker');
+import { makeTree, removeTree, runCli } from '../support/tree.js';
+import { describeE2E, dockerCmd, MEDIA_TYPES, registryManifest, registryTags, removeImagesWithPrefix, startRegistry, uniqueName, useE2E, type Registry } from './support/e2e.js';
+import { makeIn } from './support/make.js';
 
 interface Catalog {
   images: Array<{ name: string; hash: string; tag: string; publishedName: string }>;
@@ -21,16 +20,8 @@ describeE2E('generated Makefile against a real engine and registry', () => {
   let registry: Registry;
   let REGISTRY = '';
   let root = '';
-  let log = '';
 
-  const make = async (...args: string[]) => {
-    writeFileSync(log, '');
-    const r = await run('make', ['--no-print-directory', '-C', root, `DOCKER=${RECORDING_DOCKER}`, `REGISTRY=${REGISTRY}`, `LOCAL_PREFIX=${localPrefix}`, `BUILD_FLAGS=${e2e.buildFlags}`, ...args], {
-      env: e2eEnv({ REAL_DOCKER: e2e.docker, DOCKER_LOG: log }),
-    });
-    const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    return { ...r, calls, builds: calls.filter((c) => /^'build'|^'buildx' 'build'/.test(c)) };
-  };
+  const make = (...args: string[]) => makeIn({ root, registry: REGISTRY, localPrefix }, ...args);
   const catalog = (): Catalog => JSON.parse(readFileSync(join(root, 'generated/images.json'), 'utf8')) as Catalog;
   const image = (name: string) => catalog().images.find((i) => i.name === name)!;
   const generate = () => {
@@ -64,7 +55,6 @@ describeE2E('generated Makefile against a real engine and registry', () => {
       'images/shell/Dockerfile': `FROM ${e2e.baseImage}\nRUN echo built > /built.txt\n`,
       'images/shell/VERSION': '0.1\n',
     }, 'mkimages-e2e-core-');
-    log = join(root, 'docker.log');
     generate();
   });
 

@@ -2,10 +2,11 @@
 // source tree) and runs the generator and GNU make on them.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../generator/cli.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(PROJECT_ROOT, 'dist/generator/cli.js');
@@ -47,4 +48,26 @@ export function runMake(root: string, args: string[], env: NodeJS.ProcessEnv = {
     env: { ...process.env, LC_ALL: 'C', ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
+}
+
+/** Every file under dir (names and bytes, base64), to compare before and after. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (statSync(join(dir, path)).isDirectory()) walk(path);
+      else out[path] = readFileSync(join(dir, path)).toString('base64');
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** The CLI's main() in-process, with its output captured. */
+export function runMain(root: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const status = main(['--root', root, ...args], { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) });
+  return { status, stdout, stderr };
 }

@@ -7,13 +7,12 @@
 // real program too.
 
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../generator/cli.js';
 import { generate } from '../../generator/generate.js';
 import { writeFiles } from '../../generator/write/output.js';
-import { CLI, makeTree, removeTree, writeTree, type Spec } from '../support/tree.js';
+import { CLI, makeTree, removeTree, runMain, snapshot, writeTree, type Spec } from '../support/tree.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach(removeTree));
@@ -37,27 +36,7 @@ function validRoot(): string {
   return root;
 }
 
-/** Every file under dir (names and bytes), to compare before and after. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      if (statSync(join(dir, path)).isDirectory()) walk(path);
-      else out[path] = readFileSync(join(dir, path)).toString('base64');
-    }
-  };
-  walk('');
-  return out;
-}
 
-/** The CLI's main() in-process, with its output captured. */
-function runMain(root: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  let stdout = '';
-  let stderr = '';
-  const status = main(['--root', root, ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 function runCliAsync(root: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -4,14 +4,13 @@
 // or interrupted write leaves the previous output and no scratch files.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../generator/cli.js';
 import { generate } from '../../generator/generate.js';
 import { writeFiles } from '../../generator/write/output.js';
-import { CLI, makeTree, removeTree, writeTree, type Spec } from '../support/tree.js';
+import { CLI, makeTree, removeTree, runMain, snapshot, writeTree, type Spec } from '../support/tree.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach(removeTree));
@@ -22,26 +21,7 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Every file under dir (names and bytes). */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      if (statSync(join(dir, path)).isDirectory()) walk(path);
-      else out[path] = readFileSync(join(dir, path)).toString('base64');
-    }
-  };
-  walk('');
-  return out;
-}
 
-function quietMain(root: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  let stdout = '';
-  let stderr = '';
-  const status = main(['--root', root, ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 /** A tree where order matters everywhere: names that sort differently by locale, case and bytes. */
 const TREE: Array<[string, string | { link: string }]> = [
@@ -100,7 +80,7 @@ describe('determinism', () => {
   it('the tree used here is valid, and the invalid variant is reported the same way everywhere', () => {
     const bad = tempDir('mkimages-det-bad-');
     writeInOrder(bad, TREE);
-    const r = quietMain(bad);
+    const r = runMain(bad);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('images/tools/Lister2: folder name is not a valid repository path');
     expect(r.stderr).toContain('invalid group name');
@@ -144,7 +124,7 @@ describe('atomic writes', () => {
   function generatedRoot(): { root: string; before: Record<string, string> } {
     const root = makeTree({ 'images/a/Dockerfile': 'FROM scratch\n', 'images/a/VERSION': '1.0\n' }, 'mkimages-atomic-');
     roots.push(root);
-    expect(quietMain(root).status).toBe(0);
+    expect(runMain(root).status).toBe(0);
     writeFileSync(join(root, 'generated/README'), 'not ours\n');
     return { root, before: snapshot(join(root, 'generated')) };
   }
@@ -180,7 +160,7 @@ describe('atomic writes', () => {
     renameSync(json, `${json}.saved`);
     mkdirSync(json);
     const before = snapshot(join(root, 'generated'));
-    const r = quietMain(root);
+    const r = runMain(root);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^mkimages: cannot write generated\/images\.json, generated\/images\.md, generated\/images\.mk, generated\/images\.rules\.mk, generated\/images\.sums: .*; generated\/ was not changed\n$/);
     expect(snapshot(join(root, 'generated'))).toEqual(before);
@@ -190,7 +170,7 @@ describe('atomic writes', () => {
   it('a run with errors writes nothing, not even an empty generated/', () => {
     const root = makeTree({ 'images/a/Dockerfile': '' }, 'mkimages-atomic-');
     roots.push(root);
-    const r = quietMain(root);
+    const r = runMain(root);
     expect(r.status).toBe(1);
     expect(existsSync(join(root, 'generated'))).toBe(false);
   });
@@ -198,7 +178,7 @@ describe('atomic writes', () => {
   it('--check writes nothing and names the stale files', () => {
     const { root, before } = generatedRoot();
     writeTree(root, { 'images/a/VERSION': '2.0\n' });
-    const r = quietMain(root, '--check');
+    const r = runMain(root, '--check');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('mkimages: generated output is not up to date; run `npm run generate`:\n  generated/images.json\n  generated/images.md\n  generated/images.mk\n  generated/images.rules.mk\n  generated/images.sums\n');
     expect(snapshot(join(root, 'generated'))).toEqual(before);
@@ -211,7 +191,7 @@ describe('atomic writes', () => {
     for (const f of leftovers) writeFileSync(join(root, 'generated', f), 'half\n');
     writeFileSync(join(root, 'generated/.keep.me.1.tmp'), 'not ours\n');
     writeTree(root, change);
-    expect(quietMain(root).status).toBe(0);
+    expect(runMain(root).status).toBe(0);
     const names = readdirSync(join(root, 'generated')).sort();
     expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'images.rules.mk', 'images.sums']);
   });
