@@ -131,8 +131,9 @@ export function readSettings(tree: RawTree, diags: Diagnostics): Settings {
     } else settings.localPrefix = s.localPrefix;
   }
   if (s.source !== undefined) {
-    if (!/^[A-Za-z][A-Za-z0-9+.-]*:[^\s'"`$\\]+$/.test(s.source)) {
-      diags.error(SETTINGS_FILE, parsed.lineOf(['source']), `invalid source, expected a URL without spaces, quotes or "$", found ${shown(s.source)}`);
+    // It reaches make and sh as it is: only characters neither of them reads.
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/@%+=-]+$/.test(s.source)) {
+      diags.error(SETTINGS_FILE, parsed.lineOf(['source']), `invalid source, expected a URL of letters, digits and . _ ~ : / @ % + = - (no query or fragment), found ${shown(s.source)}`);
     } else settings.source = s.source;
   }
   return settings;

@@ -384,6 +384,11 @@ export const CASES: Case[] = [
     expected: ['images/mkimages.yaml:2: windowsOsVersions has an invalid key, expected a name matching ^[A-Za-z0-9][A-Za-z0-9._]*$, found "x $(shell touch CANARY)"'],
   },
   {
+    name: 'images/mkimages.yaml source holding shell syntax',
+    files: { 'images/mkimages.yaml': 'source: "https://example.dev/repo;touch${IFS}CANARY"\n' },
+    expected: ['images/mkimages.yaml:1: invalid source, expected a URL of letters, digits and . _ ~ : / @ % + = - (no query or fragment), found "https://example.dev/repo;touch${IFS}CANARY"'],
+  },
+  {
     name: 'images/mkimages.yaml invalid default platform',
     files: { 'images/mkimages.yaml': 'defaultPlatforms:\n  - linux/amd64\n  - darwin/arm64\n' },
     expected: ['images/mkimages.yaml:3: invalid platform in defaultPlatforms: unknown OS "darwin", expected one of linux, windows'],
