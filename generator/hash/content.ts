@@ -8,6 +8,7 @@
 // every list is sorted, so file-system order and locale do not matter.
 
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 
 // CommonJS: module.exports is the factory, and so is its `.default`.
@@ -25,12 +26,31 @@ export interface ContextEntry {
 /** Docker's .dockerignore rules applied to a context; returns the entries Docker would send. */
 export function filterContext(entries: readonly ContextEntry[], ignoreText: string | undefined): ContextEntry[] {
   if (ignoreText === undefined) return [...entries];
-  const patterns = ignoreText
-    .split('\n')
-    .map((l) => l.replace(/\r$/, ''))
-    .filter((l) => !l.startsWith('#'));
-  const ig = dockerignore({ ignorecase: false }).add(patterns);
+  const ig = dockerignore({ ignorecase: false }).add(readIgnorePatterns(ignoreText));
   return entries.filter((e) => !ig.ignores(e.rel));
+}
+
+/**
+ * The patterns of a .dockerignore as Docker reads them (moby's
+ * patternmatcher/ignorefile): a leading BOM dropped, `#` lines skipped before
+ * trimming, whitespace trimmed (also after `!`), paths cleaned and made
+ * relative to the context.
+ */
+export function readIgnorePatterns(text: string): string[] {
+  const patterns: string[] = [];
+  for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
+    if (raw.startsWith('#')) continue;
+    let pattern = raw.trim();
+    if (pattern === '') continue;
+    const invert = pattern.startsWith('!');
+    if (invert) pattern = pattern.slice(1).trim();
+    if (pattern.length > 0) {
+      pattern = posix.normalize(pattern).replace(/\/+$/, '') || '/';
+      if (pattern.length > 1 && pattern.startsWith('/')) pattern = pattern.slice(1);
+    }
+    patterns.push(invert ? `!${pattern}` : pattern);
+  }
+  return patterns;
 }
 
 export function hashContextRecords(entries: readonly ContextEntry[]): string[] {

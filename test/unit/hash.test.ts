@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
 import { LISTING_COMMAND } from '../../generator/hash/fingerprint.js';
+import { readIgnorePatterns } from '../../generator/hash/content.js';
 import { buildModel } from '../../generator/model/build.js';
 import type { Model } from '../../generator/model/types.js';
 import { readTree } from '../../generator/scan/tree.js';
@@ -129,5 +130,16 @@ describe('the make-time freshness check', () => {
     expect(staleAfter((r) => rmSync(join(r, 'images/plain'), { recursive: true }))).toEqual(['plain']);
     expect(staleAfter((r) => writeFileSync(join(r, 'images/mkimages.yaml'), 'defaultPlatforms: [linux/arm64]\n'))).toEqual(['.all']);
     expect(staleAfter((r) => rmSync(join(r, 'generated/images.sums')))).toEqual(['.all']);
+  });
+});
+
+describe('.dockerignore as Docker reads it', () => {
+  it('drops a BOM, skips # lines before trimming, trims around !, cleans paths and makes them relative', () => {
+    expect(readIgnorePatterns('\uFEFF# comment\n  foo  \r\n ! bar/ \n/abs/x\n./a/../b\n #kept\n\n*.md\n')).toEqual(['foo', '!bar', 'abs/x', 'b', '#kept', '*.md']);
+  });
+
+  it('ignores what Docker ignores, with CRLF and spaces around patterns', () => {
+    const h0 = hashOf(modelOf({ ...base, 'images/app/.dockerignore': '*.md\r\n  build/  \r\n' }).model, 'app');
+    expect(hashOf(modelOf({ ...base, 'images/app/.dockerignore': '*.md\r\n  build/  \r\n', 'images/app/build/out.o': 'x' }).model, 'app')).toBe(h0);
   });
 });
