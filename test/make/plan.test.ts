@@ -5,7 +5,7 @@
 import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FAKE_DOCKER, PROJECT_ROOT, runMake } from '../support/tree.js';
 
 const fixture = (name: string) => join(PROJECT_ROOT, 'test/fixtures', name);
@@ -18,7 +18,18 @@ function plan(name: string, args: string[], env: Record<string, string> = {}) {
     FAKE_DOCKER_LOG: log,
     ...env,
   });
-  return { ...r, lines: r.stdout.split('\n'), calls: readFileSync(log, 'utf8').split('\n').filter(Boolean), dir };
+  const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  rmSync(dir, { recursive: true, force: true });
+  return { ...r, lines: r.stdout.split('\n'), calls };
+}
+
+/** A temporary folder removed after the tests of this file. */
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
 }
 
 const index = (lines: string[], re: RegExp) => lines.findIndex((l) => re.test(l));
@@ -101,7 +112,7 @@ describe('make -n on the goldens', () => {
   });
 
   it('plans nothing for images already present or published', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkimages-plan-'));
+    const dir = tempDir('mkimages-plan-');
     const json = JSON.parse(readFileSync(join(fixture('kubernetes'), 'generated/images.json'), 'utf8')) as { images: Array<{ name: string; hash: string; publishedName: string }> };
     const httpd = json.images.find((i) => i.name === 'httpd')!;
     const images = join(dir, 'images');
@@ -112,7 +123,7 @@ describe('make -n on the goldens', () => {
   });
 
   it('builds an image that is absent while others are present', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkimages-plan-'));
+    const dir = tempDir('mkimages-plan-');
     const images = join(dir, 'images');
     writeFileSync(images, ['mkimages.local/other:0123456789abcdef-linux-amd64@sha256:bbb', '<none>:<none>@sha256:ccc'].join('\n'));
     const r = plan('kubernetes', ['build-httpd', 'HOST_ARCH=amd64'], { FAKE_DOCKER_IMAGES: images });
