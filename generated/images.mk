@@ -171,8 +171,9 @@ push-platform = $(if $(call can-push,$2),\
   echo ">> $1 ($2): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_$(call key-osver,$2); left out of the manifest list")
 
 # $(call os-version,IMAGE,KEY): the full Windows os.version of KEY: read from
-# the base image's manifest when the registry answers, else the table above.
-os-version = "$$($(DOCKER) manifest inspect $($1_BASEIMAGE_$2) 2>/dev/null | sed -n 's/.*"os\.version": *"\([0-9.]*\)".*/\1/p' | head -n 1 | grep . || echo $(WINDOWS_OS_VERSION_$(call key-osver,$2)))"
+# the base image's manifest (--verbose shows the platform of a single image
+# as well as of a list) when the registry answers, else the table above.
+os-version = "$$($(DOCKER) manifest inspect --verbose$(if $(call insecure,$($1_BASEIMAGE_$2)), --insecure) $($1_BASEIMAGE_$2) 2>/dev/null | sed -n 's/.*"os\.version": *"\([0-9.]*\)".*/\1/p' | head -n 1 | grep . || echo $(WINDOWS_OS_VERSION_$(call key-osver,$2)))"
 
 # $(call push-list,IMAGE,TAG,KEYS): create and push the manifest list REGISTRY/NAME:TAG.
 # A Linux-cache helper (linux-amd64-ltsc2022) carries the Windows version it

@@ -99,7 +99,7 @@ describe('make -n on the goldens', () => {
     );
     // os.version: read from the base image's manifest, else the table (the stand-in has no manifest for it).
     expect(text).toMatch(
-      /manifest annotate --os windows --arch amd64 --os-version "\$\(\S+ manifest inspect mcr\.microsoft\.com\/windows\/nanoserver:ltsc2022 .*\|\| echo 10\.0\.20348\.2966\)" 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022/,
+      /manifest annotate --os windows --arch amd64 --os-version "\$\(\S+ manifest inspect --verbose mcr\.microsoft\.com\/windows\/nanoserver:ltsc2022 .*\|\| echo 10\.0\.20348\.2966\)" 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022/,
     );
     // The Linux-cache helper is pushed first.
     expect(index(r.lines, /pushing windows-servercore-cache/)).toBeLessThan(index(r.lines, /pushing busybox/));
