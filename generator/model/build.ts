@@ -621,7 +621,7 @@ function checkWindowsDockerfiles(drafts: Draft[], byPublished: Map<string, Draft
         const ref = expandArgs(stage.image, args);
         if (linuxOnly(ref)) {
           diags.warn(file, stage.line, `FROM of the Linux-only image ${shown(stage.image)} in a Windows build, expected FROM --platform=linux/amd64 (buildx takes an image with no --platform for a Windows one), found no --platform`);
-          return;
+          // Unmarked, buildx takes the stage for a Windows one: its RUN steps fail too.
         }
         for (const inst of b.parsed!.instructions) {
           if (inst.stage !== i || (inst.keyword !== 'RUN' && inst.keyword !== 'WORKDIR')) continue;

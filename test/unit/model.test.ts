@@ -99,6 +99,7 @@ describe('Windows Dockerfiles', () => {
         'ARG REGISTRY',
         'ARG OS_VERSION',
         'FROM $REGISTRY/cache:1.0-linux-amd64-$OS_VERSION AS helper',
+        'RUN ls /',
         'FROM --platform=linux/amd64 busybox:1.36 AS prep',
         'RUN ln -s busybox /sh',
         'FROM $BASEIMAGE',
@@ -110,8 +111,9 @@ describe('Windows Dockerfiles', () => {
     });
     expect(messages).toEqual([
       'images/tool/Dockerfile_windows:4: warning: FROM of the Linux-only image "$REGISTRY/cache:1.0-linux-amd64-$OS_VERSION" in a Windows build, expected FROM --platform=linux/amd64 (buildx takes an image with no --platform for a Windows one), found no --platform',
-      'images/tool/Dockerfile_windows:8: warning: WORKDIR in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found WORKDIR',
-      'images/tool/Dockerfile_windows:9: warning: RUN in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found RUN',
+      'images/tool/Dockerfile_windows:5: warning: RUN in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found RUN',
+      'images/tool/Dockerfile_windows:9: warning: WORKDIR in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found WORKDIR',
+      'images/tool/Dockerfile_windows:10: warning: RUN in a Windows stage cannot work under buildx, expected it in a Linux stage (FROM --platform=linux/amd64 …) whose result is copied, or a remote Windows engine (REMOTE_DOCKER_URL_<os_version>), found RUN',
     ]);
     const tool = img(model, 'tool');
     expect(tool.platforms.map((p) => [p.key, p.dockerfile])).toEqual([
