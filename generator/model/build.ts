@@ -15,6 +15,8 @@ import {
   parsePlatform,
   parseReference,
   PATH_COMPONENT_RE,
+  REPOSITORY_PATH,
+  TAG_RE,
   platformKey,
   platformSpec,
   type Platform,
@@ -233,7 +235,7 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
   if (y.name !== undefined) {
     if (alias && alias.value !== y.name) {
       diags.error(yamlPath, lineOf(['name']), `name disagrees with ALIAS, expected ${shown(alias.value)} as in ${at('ALIAS')}, found ${shown(y.name)}`);
-    } else if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(y.name)) {
+    } else if (!REPOSITORY_PATH.test(y.name) || y.name.length > 255) {
       diags.error(yamlPath, lineOf(['name']), `invalid name, expected a repository path of lowercase words joined by ".", "_", "__" or "-", found ${shown(y.name)}`);
     } else publishedName = y.name;
   }
@@ -241,7 +243,7 @@ function readDraft(name: string, entries: ContextEntry[], settings: Settings, di
   if (y.version !== undefined) {
     if (version && version.value !== y.version) {
       diags.error(yamlPath, lineOf(['version']), `version disagrees with VERSION, expected ${shown(version.value)} as in ${at('VERSION')}, found ${shown(y.version)}`);
-    } else if (!/^[\w][\w.-]{0,127}$/.test(y.version)) {
+    } else if (!TAG_RE.test(y.version)) {
       diags.error(yamlPath, lineOf(['version']), `invalid version, expected a tag of at most 128 letters, digits, "_", "." or "-", found ${shown(y.version)}`);
     } else versionValue = y.version;
   }
