@@ -5,12 +5,12 @@
 // plan, list and really build, with no canary file ever created, and the
 // built image must hold every value and file name literally.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeTree, removeTree, runCli } from '../support/tree.js';
+import { findCanaries, makeTree, removeTree, runCli } from '../support/tree.js';
 import { describeE2E, dockerCmd, e2eEnv, removeImagesWithPrefix, run, uniqueName, useE2E } from './support/e2e.js';
 
 describeE2E('hostile but legal input', () => {
@@ -40,18 +40,7 @@ describeE2E('hostile but legal input', () => {
     'ünïcødé-日本語',
   ];
 
-  function canaries(): string[] {
-    const found: string[] = [];
-    if (existsSync(CANARY)) found.push(CANARY);
-    const walk = (dir: string) => {
-      for (const d of readdirSync(dir, { withFileTypes: true })) {
-        if (d.name === 'CANARY') found.push(join(dir, d.name));
-        if (d.isDirectory()) walk(join(dir, d.name));
-      }
-    };
-    if (root) walk(root);
-    return found;
-  }
+  const canaries = () => findCanaries(CANARY, root);
 
   const make = (...args: string[]) =>
     run('make', ['--no-print-directory', '-C', root, `DOCKER=${e2e.docker}`, `REGISTRY=${REGISTRY}`, `LOCAL_PREFIX=${localPrefix}`, `BUILD_FLAGS=${e2e.buildFlags}`, ...args], {

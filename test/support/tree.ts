@@ -2,7 +2,7 @@
 // source tree) and runs the generator and GNU make on them.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,4 +70,18 @@ export function runMain(root: string, ...args: string[]): { status: number; stdo
   let stderr = '';
   const status = main(['--root', root, ...args], { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) });
   return { status, stdout, stderr };
+}
+
+/** Canary files: `canary` itself, and any file named CANARY below `root`. */
+export function findCanaries(canary: string, root?: string): string[] {
+  const found: string[] = [];
+  if (existsSync(canary)) found.push(canary);
+  const walk = (dir: string) => {
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (d.name === 'CANARY') found.push(join(dir, d.name));
+      if (d.isDirectory()) walk(join(dir, d.name));
+    }
+  };
+  if (root) walk(root);
+  return found;
 }

@@ -7,7 +7,7 @@
 // byte (test/support/fake-docker logs every argument). A canary file that
 // the hostile values try to create must never appear.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -17,7 +17,7 @@ import { generate } from '../../generator/generate.js';
 import { makeShellWord, shellQuote } from '../../generator/render/escape.js';
 import { isInterpretedFile } from '../../generator/scan/tree.js';
 import { writeFiles } from '../../generator/write/output.js';
-import { FAKE_DOCKER, makeTree, removeTree, runMake, type Spec } from '../support/tree.js';
+import { FAKE_DOCKER, findCanaries, makeTree, removeTree, runMake, type Spec } from '../support/tree.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach(removeTree));
@@ -30,15 +30,7 @@ const CANARY = join(canaryDir, 'CANARY');
 
 /** Canaries found (and removed, so that each run, and each shrinking step, is judged alone). */
 function canariesIn(root: string): string[] {
-  const found: string[] = [];
-  if (existsSync(CANARY)) found.push(CANARY);
-  const walk = (dir: string) => {
-    for (const d of readdirSync(dir, { withFileTypes: true })) {
-      if (d.name === 'CANARY') found.push(join(dir, d.name));
-      if (d.isDirectory()) walk(join(dir, d.name));
-    }
-  };
-  walk(root);
+  const found = findCanaries(CANARY, root);
   for (const f of found) rmSync(f, { force: true });
   return found;
 }
