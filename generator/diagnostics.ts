@@ -37,7 +37,7 @@ export function compareStrings(a: string, b: string): number {
 }
 
 /** Sorted by file, line and message; a problem found twice (e.g. once per platform) is printed once. */
-export function sortDiagnostics(items: readonly Diagnostic[]): Diagnostic[] {
+function sortDiagnostics(items: readonly Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   const unique = items.filter((d) => {
     const key = JSON.stringify([d.file, d.line ?? null, d.severity, d.message]);

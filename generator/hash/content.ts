@@ -15,7 +15,7 @@ import dockerignoreModule from '@balena/dockerignore';
 const dockerignore = dockerignoreModule.default;
 import type { TreeEntry } from '../scan/tree.js';
 
-export const HASH_VERSION = 'mkimages content hash v1';
+const HASH_VERSION = 'mkimages content hash v1';
 
 export interface ContextEntry {
   entry: TreeEntry;
@@ -53,7 +53,7 @@ export function readIgnorePatterns(text: string): string[] {
   return patterns;
 }
 
-export function hashContextRecords(entries: readonly ContextEntry[]): string[] {
+function hashContextRecords(entries: readonly ContextEntry[]): string[] {
   return entries.map(({ entry, rel }) => {
     switch (entry.kind) {
       case 'file':

@@ -101,3 +101,8 @@ export function parsePlatform(text: string): Platform | string {
   }
   return { os: os as Os, arch, osVersion };
 }
+
+/** A name an image can be published under: a repository path of at most 255 characters. */
+export function isRepositoryPath(name: string): boolean {
+  return REPOSITORY_PATH.test(name) && name.length <= 255;
+}

@@ -49,7 +49,7 @@ function firstInvalidUtf8Line(bytes: Buffer): number {
   return 1;
 }
 
-export function splitLines(text: string): Line[] {
+function splitLines(text: string): Line[] {
   return text.split('\n').map((raw, i) => ({ number: i + 1, text: raw.endsWith('\r') ? raw.slice(0, -1) : raw }));
 }
 

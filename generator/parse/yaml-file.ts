@@ -1,36 +1,16 @@
-// YAML files validated against a JSON Schema kept in schema/. Every problem
+// YAML files validated against a JSON Schema given by the caller. Every problem
 // carries the line of the node it is about: yaml's LineCounter gives lines for
 // syntax errors and node ranges; ajv's instancePath is mapped back to a node.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import { Diagnostics, shown } from '../diagnostics.js';
-import { SCHEMA_DIR } from '../paths.js';
 import { decodeText } from './text.js';
 
 export interface YamlFile<T> {
   value: T;
   /** Line of the node at a path (`['buildArgs', 'FOO']`), or of its nearest ancestor. */
   lineOf(path: readonly (string | number)[]): number | undefined;
-}
-
-// The schemas are fixed files of this package, checked against the
-// meta-schema by a unit test; not re-checking them and not optimising the
-// generated code saves most of ajv's start-up on every run.
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateSchema: false, code: { optimize: false } });
-const compiled = new Map<string, ValidateFunction>();
-
-function schemaValidator(schemaFile: string): ValidateFunction {
-  let v = compiled.get(schemaFile);
-  if (!v) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')) as Record<string, unknown>;
-    delete schema.$schema; // ajv's default meta-schema is draft-07; the keywords used are common to both.
-    v = ajv.compile(schema);
-    compiled.set(schemaFile, v);
-  }
-  return v;
 }
 
 function describe(value: unknown): string {
@@ -110,7 +90,8 @@ function syntaxMessage(doc: Document, code: string, message: string, offset: num
   return `YAML syntax error, expected valid YAML, found: ${msg}`;
 }
 
-export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string, diags: Diagnostics): YamlFile<T> | undefined {
+/** Reads a YAML file and validates it with `validate` (a compiled schema, see schemas.ts). */
+export function parseYamlFile<T>(file: string, bytes: Buffer, validate: ValidateFunction, diags: Diagnostics): YamlFile<T> | undefined {
   const text = decodeText(file, bytes, diags);
   if (text === undefined) return undefined;
   const lineCounter = new LineCounter();
@@ -173,7 +154,6 @@ export function parseYamlFile<T>(file: string, bytes: Buffer, schemaFile: string
     diags.error(file, lineOf([]) ?? 1, `the top level is not a mapping, expected keys such as version: or platforms:, found ${describe(value)}`);
     return undefined;
   }
-  const validate = schemaValidator(schemaFile);
   if (!validate(value)) {
     const props = Object.keys((validate.schema as { properties?: object }).properties ?? {});
     const errors = validate.errors ?? [];

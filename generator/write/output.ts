@@ -140,7 +140,3 @@ export function writeFiles(root: string, files: ReadonlyMap<string, string>, ops
     }
   }
 }
-
-export function listDir(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir) : [];
-}

@@ -5,6 +5,7 @@ import { expandArgs, parseDockerfile } from '../../generator/parse/dockerfile.js
 import { parsePlatform, parseReference, REPOSITORY_PATH, TAG_RE } from '../../generator/parse/grammar.js';
 import { parseAlias, parseVersion } from '../../generator/parse/single-line.js';
 import { parseYamlFile } from '../../generator/parse/yaml-file.js';
+import { loadSchemas } from '../../generator/schemas.js';
 
 const buf = (s: string) => Buffer.from(s, 'utf8');
 
@@ -85,7 +86,7 @@ describe('VERSION and ALIAS', () => {
 describe('image.yaml', () => {
   it('points at the line of the offending node', () => {
     const d = new Diagnostics();
-    parseYamlFile('images/x/image.yaml', buf('version: "1.0"\nbuildArgs:\n  GOOD: x\n  NESTED: {a: 1}\nunknown: 3\nplatforms: linux/amd64\n'), 'image.schema.json', d);
+    parseYamlFile('images/x/image.yaml', buf('version: "1.0"\nbuildArgs:\n  GOOD: x\n  NESTED: {a: 1}\nunknown: 3\nplatforms: linux/amd64\n'), loadSchemas().image, d);
     expect(messages(d)).toEqual([
       'images/x/image.yaml:4: buildArgs.NESTED has the wrong type, expected string or number or boolean, found a mapping',
       'images/x/image.yaml:5: unknown key "unknown" in the top level, expected one of name, version, platforms, baseImage, buildArgs, labels, groups, dependsOn, mirror, promote',
@@ -95,9 +96,9 @@ describe('image.yaml', () => {
 
   it('reports syntax errors, duplicate keys and a top level that is not a mapping', () => {
     const d = new Diagnostics();
-    parseYamlFile('images/a/image.yaml', buf('version: 1.0\nversion: 2.0\n'), 'image.schema.json', d);
-    parseYamlFile('images/b/image.yaml', buf('groups: [a, b\n'), 'image.schema.json', d);
-    parseYamlFile('images/c/image.yaml', buf('# comment\n- a\n- b\n'), 'image.schema.json', d);
+    parseYamlFile('images/a/image.yaml', buf('version: 1.0\nversion: 2.0\n'), loadSchemas().image, d);
+    parseYamlFile('images/b/image.yaml', buf('groups: [a, b\n'), loadSchemas().image, d);
+    parseYamlFile('images/c/image.yaml', buf('# comment\n- a\n- b\n'), loadSchemas().image, d);
     const out = messages(d);
     expect(out[0]).toBe('images/a/image.yaml:2: duplicate key "version", expected each key once, found it again (first on line 1)');
     expect(out[1]).toMatch(/^images\/b\/image.yaml:\d+: YAML syntax error, expected valid YAML, found: /);
@@ -106,7 +107,7 @@ describe('image.yaml', () => {
 
   it('accepts an empty file', () => {
     const d = new Diagnostics();
-    expect(parseYamlFile('f', buf('# only a comment\n'), 'image.schema.json', d)?.value).toEqual({});
+    expect(parseYamlFile('f', buf('# only a comment\n'), loadSchemas().image, d)?.value).toEqual({});
     expect(messages(d)).toEqual([]);
   });
 });

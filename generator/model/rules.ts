@@ -1,0 +1,229 @@
+// Validation rules: each a small named function that looks at one concern
+// and pushes diagnostics, so one run reports every problem. Image rules see
+// what the user wrote for one image (ImageSource); tree rules see every
+// image with its values resolved. Rules report; they decide no value.
+
+import { compareStrings, Diagnostics, shown } from '../diagnostics.js';
+import { checkReference, REGISTRY_TOKEN } from '../parse/baseimage.js';
+import { isRepositoryPath, platformKey, TAG_RE } from '../parse/grammar.js';
+import type { ResolvedImage } from './image.js';
+import { baseImagesOf } from './platforms.js';
+import { yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
+
+type ImageRule = (src: ImageSource, diags: Diagnostics) => void;
+type TreeRule = (images: readonly ResolvedImage[], diags: Diagnostics) => void;
+
+export const GROUP_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const NO_NEWLINE = /[\r\n\0]/;
+/** Build args mkimages passes itself. */
+const RESERVED_BUILD_ARGS = ['BASEIMAGE', 'REGISTRY', 'OS_VERSION', 'LOCAL_PREFIX'];
+
+/** What is wrong with a mirror: reference, or undefined. */
+export function mirrorProblem(mirror: string): string | undefined {
+  return (
+    checkReference(mirror, 'mirror') ??
+    (mirror.includes(REGISTRY_TOKEN) ? `mirror names the REGISTRY token, expected an upstream image reference, found ${shown(mirror)}` : undefined)
+  );
+}
+
+// --- One image ---------------------------------------------------------------
+
+/** image.yaml name: a repository path, and the same as ALIAS. */
+const nameAgreesWithAlias: ImageRule = (src, diags) => {
+  const name = src.yaml.name;
+  if (name === undefined) return;
+  if (src.alias && src.alias.value !== name) {
+    diags.error(src.yamlFile!, src.lineOf(['name']), `name disagrees with ALIAS, expected ${shown(src.alias.value)} as in ${src.dir}/ALIAS, found ${shown(name)}`);
+  } else if (!isRepositoryPath(name)) {
+    diags.error(src.yamlFile!, src.lineOf(['name']), `invalid name, expected a repository path of lowercase words joined by ".", "_", "__" or "-", found ${shown(name)}`);
+  }
+};
+
+/** image.yaml version: a tag, and the same as VERSION. */
+const versionAgreesWithVersionFile: ImageRule = (src, diags) => {
+  const version = src.yaml.version;
+  if (version === undefined) return;
+  if (src.version && src.version.value !== version) {
+    diags.error(src.yamlFile!, src.lineOf(['version']), `version disagrees with VERSION, expected ${shown(src.version.value)} as in ${src.dir}/VERSION, found ${shown(version)}`);
+  } else if (!TAG_RE.test(version)) {
+    diags.error(src.yamlFile!, src.lineOf(['version']), `invalid version, expected a tag of at most 128 letters, digits, "_", "." or "-", found ${shown(version)}`);
+  }
+};
+
+/** image.yaml baseImage: platform keys and image references. */
+const baseImageEntriesValid: ImageRule = (src, diags) => {
+  for (const b of yamlBaseImages(src)) {
+    const line = src.lineOf(['baseImage', b.key]);
+    if (typeof b.platform === 'string') diags.error(src.yamlFile!, line, `invalid platform key in baseImage: ${b.platform}`);
+    else {
+      const problem = checkReference(b.value, `baseImage.${b.key}`);
+      if (problem) diags.error(src.yamlFile!, line, problem);
+    }
+  }
+};
+
+/** image.yaml baseImage and BASEIMAGE, when both are given, say the same. */
+const baseImageAgreesWithBaseimageFile: ImageRule = (src, diags) => {
+  if (!src.yaml.baseImage || !src.baseImages) return;
+  // Keyed by platform, as they are read: linux/x86_64 and linux/amd64 are one key.
+  const fromFile = new Map(src.baseImages.map((b) => [platformKey(b.platform), b.ref]));
+  const fromYaml = new Map<string, string>();
+  for (const b of yamlBaseImages(src)) {
+    if (typeof b.platform !== 'string' && !checkReference(b.value, '')) fromYaml.set(platformKey(b.platform), b.value);
+  }
+  const show = (m: Map<string, string>) => [...m].map(([k, ref]) => `${k}=${ref}`).sort().join(', ');
+  const a = show(fromFile);
+  const b = show(fromYaml);
+  if (a !== b) {
+    diags.error(src.yamlFile!, src.lineOf(['baseImage']), `baseImage disagrees with BASEIMAGE, expected ${a || 'nothing'} as in ${src.dir}/BASEIMAGE, found ${b || 'nothing'}`);
+  }
+};
+
+/** image.yaml platforms: each os/arch[/os_version]. */
+const platformsValid: ImageRule = (src, diags) => {
+  yamlPlatforms(src)?.forEach((p, i) => {
+    if (typeof p === 'string') diags.error(src.yamlFile!, src.lineOf(['platforms', i]), `invalid platform: ${p}`);
+  });
+};
+
+/** image.yaml platforms are the keys of the base images, when there are base images. */
+const platformsAgreeWithBaseImages: ImageRule = (src, diags) => {
+  const listed = yamlPlatforms(src);
+  const bases = baseImagesOf(src);
+  if (!listed || bases.size === 0) return;
+  const want = [...bases.keys()].sort().join(', ');
+  const have = listed
+    .filter((p) => typeof p !== 'string')
+    .map((p) => platformKey(p as Exclude<typeof p, string>))
+    .sort()
+    .join(', ');
+  if (want !== have) {
+    diags.error(src.yamlFile!, src.lineOf(['platforms']), `platforms disagree with the base images, expected ${want} (the keys of ${src.baseImages ? `${src.dir}/BASEIMAGE` : 'baseImage'}), found ${have || 'nothing'}`);
+  }
+};
+
+/** A mirror is an upstream reference, and comes alone: no Dockerfile, no base images. */
+const mirrorAlone: ImageRule = (src, diags) => {
+  const mirror = src.yaml.mirror;
+  if (mirror === undefined) return;
+  const line = src.lineOf(['mirror']);
+  const problem = mirrorProblem(mirror);
+  if (problem) diags.error(src.yamlFile!, line, problem);
+  if (src.dockerfiles.length > 0) {
+    diags.error(src.yamlFile!, line, `mirror: is set together with ${[...src.dockerfiles].sort().join(', ')}, expected either an upstream mirror or a Dockerfile, found both`);
+  }
+  if (baseImagesOf(src).size > 0) diags.error(src.yamlFile!, line, 'mirror: is set together with base images, expected no BASEIMAGE or baseImage for a mirror');
+};
+
+/** An image.yaml alone must say what to mirror. */
+const dockerfileOrMirror: ImageRule = (src, diags) => {
+  if (!isBuildable(src)) {
+    diags.error(src.yamlFile ?? `${src.dir}/image.yaml`, undefined, 'no Dockerfile and no mirror:, expected a Dockerfile (or Dockerfile_windows, Dockerfile.<arch>) beside image.yaml, or mirror: <upstream image>');
+  }
+};
+
+/** Build args and labels are carried literally; a line break cannot be. */
+const singleLineValues: ImageRule = (src, diags) => {
+  for (const kind of ['buildArgs', 'labels'] as const) {
+    for (const [k, v] of Object.entries(src.yaml[kind] ?? {})) {
+      if (NO_NEWLINE.test(String(v))) diags.error(src.yamlFile!, src.lineOf([kind, k]), `${kind}.${k} spans several lines, expected a single-line value, found a line break`);
+    }
+  }
+};
+
+const reservedBuildArgs: ImageRule = (src, diags) => {
+  for (const reserved of RESERVED_BUILD_ARGS) {
+    if (src.yaml.buildArgs && reserved in src.yaml.buildArgs) {
+      diags.error(src.yamlFile!, src.lineOf(['buildArgs', reserved]), `buildArgs.${reserved} is set by mkimages, expected another name, found ${reserved}`);
+    }
+  }
+};
+
+const validGroups: ImageRule = (src, diags) => {
+  src.yaml.groups?.forEach((g, i) => {
+    if (!GROUP_RE.test(g)) diags.error(src.yamlFile!, src.lineOf(['groups', i]), `invalid group name, expected lowercase letters, digits, ".", "_" or "-" (and "/"), found ${shown(g)}`);
+  });
+};
+
+const IMAGE_RULES: readonly ImageRule[] = [
+  nameAgreesWithAlias,
+  versionAgreesWithVersionFile,
+  baseImageEntriesValid,
+  baseImageAgreesWithBaseimageFile,
+  platformsValid,
+  platformsAgreeWithBaseImages,
+  mirrorAlone,
+  dockerfileOrMirror,
+  singleLineValues,
+  reservedBuildArgs,
+  validGroups,
+];
+
+/** Whether the folder says how to make the image: a Dockerfile, or mirror:. */
+export function isBuildable(src: ImageSource): boolean {
+  return src.yaml.mirror !== undefined || src.dockerfiles.length > 0;
+}
+
+// --- Across images -------------------------------------------------------------
+
+/** Two folders publishing one name need different versions. */
+const publishedVersionsOnce: TreeRule = (images, diags) => {
+  const byPublished = new Map<string, ResolvedImage[]>();
+  for (const img of images) byPublished.set(img.publishedName, [...(byPublished.get(img.publishedName) ?? []), img]);
+  for (const [pub, list] of byPublished) {
+    if (list.length < 2) continue;
+    const seen = new Map<string, ResolvedImage>();
+    for (const img of list) {
+      // Without a version the tag is the content hash: different content, different tags.
+      if (img.version === undefined) continue;
+      const other = seen.get(img.version);
+      if (other) {
+        diags.error(img.publishedAt.file, img.publishedAt.line, `publishes ${pub}:${img.version} like ${other.dir}, expected each published name and version once, found it twice`);
+      } else seen.set(img.version, img);
+    }
+  }
+};
+
+/** Image `a-linux-amd64` would clash with `a`'s platform target. */
+const platformTargetsDistinct: TreeRule = (images, diags) => {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  for (const img of images) {
+    for (const p of img.platforms) {
+      const clash = byName.get(`${img.name}-${p.key}`);
+      if (clash) diags.error(clash.dir, undefined, `folder name clashes with the platform target build-${img.name}-${p.key} of ${img.dir}, expected another name`);
+    }
+  }
+};
+
+/** build-all-images is a target of its own. */
+const allImagesReserved: TreeRule = (images, diags) => {
+  for (const img of images) {
+    if (img.name === 'all-images') diags.error(img.dir, undefined, 'folder name clashes with the targets build-all-images, push-all-images and load-all-images, expected another name, found "all-images"');
+  }
+};
+
+/** build-group-G is a target of its own. */
+const groupTargetsDistinct: TreeRule = (images, diags) => {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  for (const g of new Set(images.flatMap((i) => i.groups))) {
+    const clashing = byName.get(`group-${g}`);
+    if (clashing) diags.error(clashing.dir, undefined, `folder name clashes with the target build-group-${g} of the group ${shown(g)}, expected another name, found ${shown(clashing.name)}`);
+  }
+};
+
+const TREE_RULES: readonly TreeRule[] = [publishedVersionsOnce, platformTargetsDistinct, allImagesReserved, groupTargetsDistinct];
+
+export function checkImage(src: ImageSource, diags: Diagnostics): void {
+  for (const rule of IMAGE_RULES) rule(src, diags);
+}
+
+export function checkTree(images: readonly ResolvedImage[], diags: Diagnostics): void {
+  for (const rule of TREE_RULES) rule(images, diags);
+}
+
+/** Sorted [key, value] pairs of a string map from image.yaml. */
+export function stringPairs(m: Record<string, string | number | boolean> | undefined): Array<[string, string]> {
+  return Object.entries(m ?? {})
+    .map(([k, v]): [string, string] => [k, String(v)])
+    .sort((a, b) => compareStrings(a[0], b[0]));
+}

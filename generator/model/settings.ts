@@ -1,0 +1,70 @@
+// The repository settings: images/mkimages.yaml → Settings. A missing file,
+// or one that cannot be read, gives the defaults (its problems are reported).
+
+import { Diagnostics, shown } from '../diagnostics.js';
+import { comparePlatforms, parsePlatform, parseReference, type Platform } from '../parse/grammar.js';
+import { parseYamlFile } from '../parse/yaml-file.js';
+import type { Schemas } from '../schemas.js';
+import type { RawTree } from '../scan/tree.js';
+import type { Settings } from './types.js';
+
+export const SETTINGS_FILE = 'images/mkimages.yaml';
+
+const DEFAULT_SETTINGS: Settings = {
+  defaultPlatforms: [{ os: 'linux', arch: 'amd64' }],
+  registry: 'localhost:5000',
+  localPrefix: 'mkimages.local',
+  windowsOsVersions: {
+    ltsc2019: '10.0.17763.6659',
+    ltsc2022: '10.0.20348.2966',
+    ltsc2025: '10.0.26100.2605',
+  },
+};
+
+/** mkimages.yaml as written (schema/mkimages.schema.json). */
+interface SettingsYaml {
+  defaultPlatforms?: string[];
+  registry?: string;
+  localPrefix?: string;
+  source?: string;
+  windowsOsVersions?: Record<string, string>;
+}
+
+const REGISTRY_RE = /^[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._/-]+)?$/;
+// It reaches make and sh as it is: only characters neither of them reads.
+const SOURCE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/@%+=-]+$/;
+
+export function readSettings(tree: RawTree, schemas: Schemas, diags: Diagnostics): Settings {
+  const entry = tree.entries.find((e) => e.path === 'mkimages.yaml' && e.kind === 'file');
+  if (!entry?.content) return { ...DEFAULT_SETTINGS };
+  const parsed = parseYamlFile<SettingsYaml>(SETTINGS_FILE, entry.content, schemas.settings, diags);
+  if (!parsed) return { ...DEFAULT_SETTINGS };
+  const s = parsed.value;
+  const settings: Settings = { ...DEFAULT_SETTINGS, windowsOsVersions: { ...DEFAULT_SETTINGS.windowsOsVersions, ...(s.windowsOsVersions ?? {}) } };
+  if (s.defaultPlatforms) {
+    const platforms: Platform[] = [];
+    s.defaultPlatforms.forEach((p, i) => {
+      const r = parsePlatform(p);
+      if (typeof r === 'string') diags.error(SETTINGS_FILE, parsed.lineOf(['defaultPlatforms', i]), `invalid platform in defaultPlatforms: ${r}`);
+      else platforms.push(r);
+    });
+    if (platforms.length > 0) settings.defaultPlatforms = platforms.sort(comparePlatforms);
+  }
+  if (s.registry !== undefined) {
+    if (!REGISTRY_RE.test(s.registry)) {
+      diags.error(SETTINGS_FILE, parsed.lineOf(['registry']), `invalid registry, expected host[:port][/path], found ${shown(s.registry)}`);
+    } else settings.registry = s.registry;
+  }
+  if (s.localPrefix !== undefined) {
+    const ok = parseReference(`${s.localPrefix}/x`);
+    if (!ok || ok.tag || ok.digest) {
+      diags.error(SETTINGS_FILE, parsed.lineOf(['localPrefix']), `invalid localPrefix, expected a repository prefix such as example.dev/images, found ${shown(s.localPrefix)}`);
+    } else settings.localPrefix = s.localPrefix;
+  }
+  if (s.source !== undefined) {
+    if (!SOURCE_RE.test(s.source)) {
+      diags.error(SETTINGS_FILE, parsed.lineOf(['source']), `invalid source, expected a URL of letters, digits and . _ ~ : / @ % + = - (no query or fragment), found ${shown(s.source)}`);
+    } else settings.source = s.source;
+  }
+  return settings;
+}
