@@ -25,6 +25,7 @@ export function generate(root: string): Generated {
   const files = new Map<string, string>([
     [`${OUTPUT_DIR}/images.mk`, makefile.main],
     [`${OUTPUT_DIR}/images.rules.mk`, makefile.rules],
+    [`${OUTPUT_DIR}/mkimages.sh`, makefile.script],
     [`${OUTPUT_DIR}/images.sums`, model.listing],
     [`${OUTPUT_DIR}/images.json`, renderCatalog(model)],
     [`${OUTPUT_DIR}/images.md`, renderGraph(model)],

@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
-import { LISTING_COMMAND, STALE_AWK } from '../hash/fingerprint.js';
 import type { Image, Model } from '../model/types.js';
 import { PACKAGE_ROOT, TEMPLATE_DIR } from '../paths.js';
 import { makeShellWord } from './escape.js';
@@ -76,13 +75,87 @@ function archiveName(name: string): string {
   return `${name.replace(/\//g, '_')}.tar.gz`;
 }
 
-function imageView(img: Image) {
+const QEMU_ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', '386': 'i386' };
+
+/** The folder of the images tree, relative to the repository root. */
+export function imagesDirOf(model: Model): string {
+  return (model.settings as { imagesDir?: string }).imagesDir ?? 'images';
+}
+
+/**
+ * Each image folder's listing digest, as `mkimages.sh fresh` computes it in
+ * make: the records of generated/images.sums under the folder (less nested
+ * image folders), paths relative to the images dir, sorted by bytes, each
+ * NUL-terminated, then sha256.
+ */
+export function folderSums(model: Model): Map<string, string> {
+  const prefix = `${imagesDirOf(model)}/`;
+  const names = model.images.map((i) => i.name);
+  const byName = new Map<string, string[]>(names.map((n) => [n, []]));
+  const owner = (path: string): string | undefined => {
+    // The deepest image folder that holds path.
+    for (let p = path; ; ) {
+      if (byName.has(p)) return p;
+      const i = p.lastIndexOf('/');
+      if (i < 0) return undefined;
+      p = p.slice(0, i);
+    }
+  };
+  for (const rec of model.listing.split('\0')) {
+    if (!rec) continue;
+    let path: string;
+    let out = rec;
+    const hashLine = /^([0-9a-f]{64})  (.*)$/s.exec(rec);
+    if (hashLine && rec[1] !== ' ') {
+      path = hashLine[2]!.startsWith(prefix) ? hashLine[2]!.slice(prefix.length) : hashLine[2]!;
+      out = `${hashLine[1]}  ${path}`;
+    } else {
+      path = rec.slice(2);
+      if (rec[0] !== 'f' && rec[0] !== 'x') {
+        const arrow = path.indexOf(' -> ');
+        if (arrow >= 0) path = path.slice(0, arrow);
+      }
+    }
+    const o = owner(path);
+    if (o !== undefined) byName.get(o)!.push(out);
+  }
+  const sums = new Map<string, string>();
+  for (const [name, recs] of byName) {
+    const bufs = recs.map((r) => Buffer.from(r, 'utf8')).sort(Buffer.compare);
+    const h = createHash('sha256');
+    for (const b of bufs) {
+      h.update(b);
+      h.update('\0');
+    }
+    sums.set(name, h.digest('hex'));
+  }
+  return sums;
+}
+
+function closureOf(img: Image, byName: Map<string, Image>): string {
+  const seen = new Set<string>();
+  const visit = (n: string): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    for (const p of byName.get(n)?.parents ?? []) visit(p);
+  };
+  visit(img.name);
+  return [...seen].sort().join(' ');
+}
+
+function imageView(img: Image, model: Model, sums: Map<string, string>, byName: Map<string, Image>) {
+  const nested = model.images.filter((o) => o.name.startsWith(`${img.name}/`)).map((o) => o.name);
+  const context = `$(MKIMAGES_ROOT)${img.dir}`;
   return {
     name: img.name,
     dir: img.dir,
     repo: img.publishedName,
     tag: img.tag,
     hash: img.hash,
+    versioned: img.tag !== img.hash,
+    sum: sums.get(img.name) ?? '',
+    nested: nested.join(' '),
+    closure: closureOf(img, byName),
     mirror: img.mirror ?? '',
     archive: archiveName(img.name),
     platformKeys: img.platforms.map((p) => p.key).join(' '),
@@ -90,35 +163,78 @@ function imageView(img: Image) {
     stage: img.staged,
     bin: img.binStep,
     parents: img.parents,
-    platforms: img.platforms.map((p) => ({
-      key: p.key,
-      spec: p.key.split('-').slice(0, 2).join('/') + (p.platform.osVersion ? ` (${p.platform.osVersion})` : ''),
-      dockerfile: p.dockerfile,
-      baseImage: p.baseImage ? baseImageForMake(p.baseImage) : '',
-      run: p.runsOnTarget,
-      parents: p.parents.map((r) => ({ name: r.name, key: r.key ?? '' })),
-    })),
+    platforms: img.platforms.map((p) => {
+      const [os, arch] = p.key.split('-') as [string, string];
+      const osVersion = p.platform.osVersion ?? '';
+      const windows = os === 'windows';
+      const staged = (kind: string) => `$(RUN_DIR)/${kind}/${img.name}/${p.key}`;
+      const baseImage = p.baseImage ? baseImageForMake(p.baseImage) : '';
+      const args: string[] = [];
+      if (baseImage) args.push(`--build-arg BASEIMAGE=$(${img.name}_BASEIMAGE_${p.key})`);
+      if (osVersion) args.push(`--build-arg OS_VERSION=${osVersion}`);
+      const annotate = [`--os ${os}`, `--arch ${arch}`];
+      if (osVersion) {
+        annotate.push(windows ? `--os-version $(call os-version,${img.name},${p.key},${osVersion})` : `--os-version $(WINDOWS_OS_VERSION_${osVersion})`);
+      }
+      return {
+        key: p.key,
+        os,
+        arch,
+        osVersion,
+        windows,
+        spec: `${os}/${arch}`,
+        description: `${os}/${arch}${osVersion ? ` ${osVersion}` : ''}`,
+        dockerfile: p.dockerfile,
+        buildDockerfile: `${img.staged ? staged('build') : context}/${p.dockerfile}`,
+        buildContext: img.staged ? staged('build') : context,
+        publishDockerfile: `${img.staged ? staged('publish') : context}/${p.dockerfile}`,
+        publishContext: img.staged ? staged('publish') : context,
+        baseImage,
+        buildArgs: args.map((a) => ` ${a}`).join(''),
+        annotate: annotate.join(' '),
+        run: p.runsOnTarget && !windows,
+        qemuArch: QEMU_ARCH[arch] ?? arch,
+        parentNames: [...new Set(p.parents.map((r) => r.name))].map((n) => ` ${n}`).join(''),
+        parents: p.parents.map((r) => ({ name: r.name, key: r.key ?? '' })),
+      };
+    }),
   };
 }
 
 /** What the templates see. */
 export function viewOf(model: Model) {
+  const sums = folderSums(model);
+  const byName = new Map(model.images.map((i) => [i.name, i]));
+  const keys = new Set<string>();
+  for (const img of model.images) for (const p of img.platforms) keys.add(p.key);
+  const groups = [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') }));
+  const imagesDir = imagesDirOf(model);
   return {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
+    imagesDir,
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    listingCommand: LISTING_COMMAND,
-    staleAwk: STALE_AWK.replace(/\$/g, '$$$$'),
-    images: model.images.map(imageView),
+    allPlatformKeys: [...keys].sort().join(' '),
+    images: model.images.map((i) => imageView(i, model, sums, byName)),
     allImages: model.images.map((i) => i.name).join(' '),
+    builtImages: model.images.filter((i) => !i.mirror).map((i) => i.name).join(' '),
+    mirrorImages: model.images.filter((i) => i.mirror).map((i) => i.name).join(' '),
     allRefs: model.images.map((i) => `${i.publishedName}:${i.tag}`).join(' '),
-    promotedRefs: model.images.filter((i) => i.promote).map((i) => `${i.publishedName}:${i.tag}`).join(' '),
-    groups: [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') })),
+    promotedImages: model.images.filter((i) => i.promote).map((i) => i.name).join(' '),
+    promoted: model.images.filter((i) => i.promote).map((i) => ({ name: i.name, repo: i.publishedName, tag: i.tag })),
+    groups,
+    groupCount: groups.length,
+    groupNames: groups.map((g) => g.name).join(' '),
   };
 }
 
+/** The registry helper make runs (static: the same for every tree). */
+export function renderScript(): string {
+  return readFileSync(join(TEMPLATE_DIR, 'mkimages.sh'), 'utf8');
+}
+
 /** generated/images.mk (settings, macros, aggregates) and generated/images.rules.mk (per image). */
-export function renderMakefile(model: Model): { main: string; rules: string } {
+export function renderMakefile(model: Model): { main: string; rules: string; script: string } {
   const view = viewOf(model);
   const t = templates();
-  return { main: t.main(view), rules: t.rules(view) };
+  return { main: t.main(view), rules: t.rules(view), script: renderScript() };
 }
