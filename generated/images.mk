@@ -61,7 +61,7 @@ BUILDER = $(eval BUILDER := $$(call detect-builder))$(BUILDER)
 endif
 detect-builder = $(if $(filter podman%,$(notdir $(firstword $(DOCKER)))),podman,$(if $(shell $(DOCKER) --version 2>/dev/null | grep -qi podman && echo y),podman,$(if $(shell $(DOCKER) buildx version >/dev/null 2>&1 && echo y),buildx,$(call classic-or-fail))))
 # Docker 23 and later refuse BuildKit builds without the buildx plugin.
-classic-or-fail = $(if $(filter 1 2,$(shell $(DOCKER) version --format '{{.Client.Version}}' 2>/dev/null | cut -c1)),docker,$(error mkimages: $(DOCKER) has no buildx plugin and refuses BuildKit builds without it: install docker-buildx (apt-get install docker-buildx, or the docker-buildx-plugin package), or set DOCKER to a client that has it))
+classic-or-fail = $(if $(shell $(DOCKER) version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1 | grep -E '^(2[3-9]|[3-9][0-9])$$'),$(error mkimages: $(DOCKER) has no buildx plugin and refuses BuildKit builds without it: install docker-buildx (apt-get install docker-buildx, or the docker-buildx-plugin package), or set DOCKER to a client that has it),docker)
 ifndef REGISTRY_TOOL
 REGISTRY_TOOL = $(eval REGISTRY_TOOL := $$(call detect-registry-tool))$(REGISTRY_TOOL)
 endif
@@ -151,7 +151,7 @@ closure = $(sort $(foreach i,$1,$($i_CLOSURE)))
 script  = $(file >$(PLAN_FILE),$2)$(shell $(MKIMAGES_SH) $1 $(PLAN_FILE); rm -f $(PLAN_FILE))
 # $(call check-fresh,IMAGES): fails the run when a folder of IMAGES changed.
 check-fresh = $(call report-stale,$(if $(filter-out $(FRESH_CHECKED),$1),$(call script,fresh $(MKIMAGES_ROOT)$(IMAGES_DIR),$(foreach i,$(filter-out $(FRESH_CHECKED),$1),$i $($i_SUM)$($i_NESTED)$(newline)))))$(eval FRESH_CHECKED += $1)
-report-stale = $(if $1,$(error mkimages: $(IMAGES_DIR)/$(firstword $1) changed since generated/images.mk was written$(comma) so the tags of $(firstword $1) would lie$(if $(word 2,$1) (and of: $(wordlist 2,99999,$1))). Run 'npm run generate' (and commit generated/) before building$(comma) pushing or loading it))
+report-stale = $(if $1,$(error mkimages: $(IMAGES_DIR)/$(firstword $1) changed since generated/images.mk was written$(comma) so the tags of $(firstword $1) would lie$(if $(word 2,$1), (and of: $(wordlist 2,99999,$1))): run 'npm run generate' (and commit generated/) before building$(comma) pushing or loading it))
 
 # ---------------------------------------------------------------------------
 # The registry, asked once per make run for every image a goal touches (in
@@ -174,12 +174,12 @@ publish-keys = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(S.$1@has-$k),
 list-keys  = $(foreach k,$($1_PLATFORMS),$(if $(or $(S.$1@has-$k),$(filter $k,$(call publish-keys,$1))),$k))
 complete   = $(if $(filter-out $(call list-keys,$1),$($1_PLATFORMS)),,y)
 other-hash = $(OTHER.$1)
-refuse     = $(if $(or $(published),$(forcing)),,$(if $(S.$1@tag-foreign),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) was published by another tool (its images carry no mkimages content label); run 'make adopt-$1' to take it over without a rebuild$(comma) or push with FORCE=1 to overwrite it),$(if $(call other-hash,$1),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) is already published with other content ($(call other-hash,$1)) and $1 has changed (its content is now $($1_HASH)). Bump the version in $($1_DIR) (VERSION or image.yaml) and run 'npm run generate'$(comma) or push with FORCE=1 to overwrite $($1_TAG)))))
+refuse     = $(if $(or $(published),$(forcing)),,$(if $(S.$1@tag-foreign),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) was published by another tool (its images carry no mkimages content label); run 'make adopt-$1' to take it over without a rebuild$(comma) or push with FORCE=1 to overwrite it),$(if $(call other-hash,$1),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) is already published with other content ($(call other-hash,$1)) and $1 has changed (its content is now $($1_HASH)): bump the version in $($1_DIR) (VERSION or image.yaml) and run 'npm run generate'$(comma) or push with FORCE=1 to overwrite $($1_TAG)))))
 # $(call push-steps,IMAGE): the step targets push-IMAGE needs now.
 push-steps = $(if $(call published,$1),,$(addprefix .publish-$1-,$(call publish-keys,$1)) $(if $(call list-keys,$1),$(if $(filter $($1_TAG),$($1_HASH)),$(if $(call complete,$1),.list-$1),.list-$1 $(if $(call complete,$1),.content-$1))))
 # $(call push-note,IMAGE): one line saying what push-IMAGE did or why not.
 push-note  = $(call skip-note,$1)$(if $(call published,$1),@echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published",$(if $(call restrict,$($1_PLATFORMS)),$(if $(call complete,$1),@echo ">> $1 is published: $(REGISTRY)/$($1_REPO):$($1_TAG) and :$($1_HASH)",@echo ">> $1: $(REGISTRY)/$($1_REPO):$($1_TAG) holds $(or $(call list-keys,$1),no platform yet); not pushing :$($1_HASH) until $(filter-out $(call list-keys,$1),$($1_PLATFORMS)) $(if $(word 2,$(filter-out $(call list-keys,$1),$($1_PLATFORMS))),are,is) published too"),@echo ">> $1: no platform matches $(strip $(PLATFORMS) $(OS) $(ARCH)) (its platforms: $($1_PLATFORMS)); skipped"))
-skip-note  = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(or $(S.$1@has-$k),$(call can-publish,$k)),,@echo ">> $1 ($k): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_$(word 3,$(subst -, ,$k)); left out of the list"$(newline)))
+skip-note  = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(or $(S.$1@has-$k),$(call can-publish,$k)),,@echo ">> $1 ($k): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_$(word 3,$(subst -, ,$k)); left out of the manifest list"$(newline)))
 
 # The list :TAG (and :H when TAG is H) from the platforms' tags.
 # buildx: `imagetools create` (it takes attestation indexes and keeps each
@@ -273,8 +273,7 @@ save-all-images: load-all-images ## Write every image to one bundle, $(ARCHIVE_D
 list-all-images: ## Print every published reference, one a line
 	@printf '%s\n' $(addprefix $(REGISTRY)/,$(ALL_REFS))
 mirror-all-images: $(addprefix .mirror-out-,$(PROMOTED)) ## Copy every promoted image by tag to MIRROR_REGISTRY; write $(MIRROR_MAPPING)
-	@mkdir -p $(dir $(MIRROR_MAPPING))
-	$(file >$(MIRROR_MAPPING).tmp,$(foreach i,$(PROMOTED),$(REGISTRY)/$($i_REPO):$($i_TAG)=$(MIRROR_REGISTRY)/$($i_REPO):$($i_TAG)$(newline)))@mv $(MIRROR_MAPPING).tmp $(MIRROR_MAPPING)
+	$(shell mkdir -p $(dir $(MIRROR_MAPPING)))$(file >$(MIRROR_MAPPING).tmp,$(foreach i,$(PROMOTED),$(REGISTRY)/$($i_REPO):$($i_TAG)=$(MIRROR_REGISTRY)/$($i_REPO):$($i_TAG)$(newline)))@mv $(MIRROR_MAPPING).tmp $(MIRROR_MAPPING)
 	@echo ">> wrote $(MIRROR_MAPPING): SOURCE=DESTINATION per line (for oc image mirror -f)"
 ifneq ($(filter mirror-all-images,$(MAKECMDGOALS)),)
 ifeq ($(MIRROR_REGISTRY),)

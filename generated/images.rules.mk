@@ -49,49 +49,49 @@ build-busybox-linux-amd64:
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"),$(call delegate,build-busybox-linux-amd64))
 .build-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64) $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64) $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) into $(REGISTRY)/busybox:1.29-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64) $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64) $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-amd64)
 build-busybox-linux-arm64:
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"),$(call delegate,build-busybox-linux-arm64))
 .build-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64) $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64) $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) into $(REGISTRY)/busybox:1.29-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64) $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64) $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-arm64)
 build-busybox-linux-ppc64le:
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"),$(call delegate,build-busybox-linux-ppc64le))
 .build-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le) $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le) $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) into $(REGISTRY)/busybox:1.29-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le) $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le) $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-ppc64le)
 build-busybox-linux-s390x:
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"),$(call delegate,build-busybox-linux-s390x))
 .build-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x) $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x) $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) into $(REGISTRY)/busybox:1.29-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x) $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x) $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-s390x)
 build-busybox-windows-amd64-ltsc2019:
 	@echo ">> busybox (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-busybox builds them into the registry"
 .publish-busybox-windows-amd64-ltsc2019: push-powershell-helper
 	@echo ">> building busybox (windows/amd64 ltsc2019) into $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2019"
-	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/busybox/Dockerfile_windows $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,busybox,windows-amd64-ltsc2019) -t $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/busybox/Dockerfile_windows $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,busybox,windows-amd64-ltsc2019) -t $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-docker,ltsc2019) push $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2019)
 build-busybox-windows-amd64-ltsc2022:
 	@echo ">> busybox (windows-amd64-ltsc2022): Windows images are not loaded into this engine; push-busybox builds them into the registry"
 .publish-busybox-windows-amd64-ltsc2022: push-powershell-helper
 	@echo ">> building busybox (windows/amd64 ltsc2022) into $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022"
-	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/busybox/Dockerfile_windows $(BUILD_ARGS)$(busybox_ARGS) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,busybox,windows-amd64-ltsc2022) -t $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/busybox/Dockerfile_windows $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg BASEIMAGE=$(busybox_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,busybox,windows-amd64-ltsc2022) -t $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-docker,ltsc2022) push $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022)
 .list-busybox:
 	@echo ">> publishing the list $(REGISTRY)/busybox:1.29-1 of $(call list-keys,busybox)"
@@ -212,37 +212,37 @@ build-httpd-linux-amd64:
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"),$(call delegate,build-httpd-linux-amd64))
 .build-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64) $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64) $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) into $(REGISTRY)/httpd:2.4.38-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64) $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64) $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-amd64)
 build-httpd-linux-arm64:
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"),$(call delegate,build-httpd-linux-arm64))
 .build-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64) $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64) $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) into $(REGISTRY)/httpd:2.4.38-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64) $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64) $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-arm64)
 build-httpd-linux-ppc64le:
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"),$(call delegate,build-httpd-linux-ppc64le))
 .build-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) into $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-ppc64le)
 build-httpd-linux-s390x:
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"),$(call delegate,build-httpd-linux-s390x))
 .build-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x) $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x) $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) into $(REGISTRY)/httpd:2.4.38-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(httpd_ARGS) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x) $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x) $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-s390x)
 .list-httpd:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.38-1 of $(call list-keys,httpd)"
@@ -294,37 +294,37 @@ build-httpd-new-linux-amd64:
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"),$(call delegate,build-httpd-new-linux-amd64))
 .build-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64) $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64) $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) into $(REGISTRY)/httpd:2.4.39-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64) $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64) $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-amd64)
 build-httpd-new-linux-arm64:
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"),$(call delegate,build-httpd-new-linux-arm64))
 .build-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64) $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64) $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) into $(REGISTRY)/httpd:2.4.39-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64) $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64) $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-arm64)
 build-httpd-new-linux-ppc64le:
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"),$(call delegate,build-httpd-new-linux-ppc64le))
 .build-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) into $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le) $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-ppc64le)
 build-httpd-new-linux-s390x:
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"),$(call delegate,build-httpd-new-linux-s390x))
 .build-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x) $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x) $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) into $(REGISTRY)/httpd:2.4.39-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(httpd-new_ARGS) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x) $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x) $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-s390x)
 .list-httpd-new:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.39-1 of $(call list-keys,httpd-new)"
@@ -382,49 +382,49 @@ build-kitten-linux-amd64:
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"),$(call delegate,build-kitten-linux-amd64))
 .build-kitten-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building kitten (linux/amd64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64) $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64) $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-amd64: push-webserver
 	@echo ">> building kitten (linux/amd64) into $(REGISTRY)/kitten:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64) $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64) $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-amd64)
 build-kitten-linux-arm64:
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"),$(call delegate,build-kitten-linux-arm64))
 .build-kitten-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building kitten (linux/arm64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64) $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64) $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-arm64: push-webserver
 	@echo ">> building kitten (linux/arm64) into $(REGISTRY)/kitten:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64) $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64) $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-arm64)
 build-kitten-linux-ppc64le:
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"),$(call delegate,build-kitten-linux-ppc64le))
 .build-kitten-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building kitten (linux/ppc64le) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le) $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le) $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-ppc64le: push-webserver
 	@echo ">> building kitten (linux/ppc64le) into $(REGISTRY)/kitten:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le) $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le) $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-ppc64le)
 build-kitten-linux-s390x:
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"),$(call delegate,build-kitten-linux-s390x))
 .build-kitten-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building kitten (linux/s390x) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x) $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x) $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-s390x: push-webserver
 	@echo ">> building kitten (linux/s390x) into $(REGISTRY)/kitten:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x) $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x) $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-s390x)
 build-kitten-windows-amd64-ltsc2019:
 	@echo ">> kitten (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-kitten builds them into the registry"
 .publish-kitten-windows-amd64-ltsc2019: push-webserver
 	@echo ">> building kitten (windows/amd64 ltsc2019) into $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2019"
-	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,kitten,windows-amd64-ltsc2019) -t $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,kitten,windows-amd64-ltsc2019) -t $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-docker,ltsc2019) push $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2019)
 build-kitten-windows-amd64-ltsc2022:
 	@echo ">> kitten (windows-amd64-ltsc2022): Windows images are not loaded into this engine; push-kitten builds them into the registry"
 .publish-kitten-windows-amd64-ltsc2022: push-webserver
 	@echo ">> building kitten (windows/amd64 ltsc2022) into $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2022"
-	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(kitten_ARGS) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,kitten,windows-amd64-ltsc2022) -t $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg BASEIMAGE=$(kitten_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,kitten,windows-amd64-ltsc2022) -t $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-docker,ltsc2022) push $(REGISTRY)/kitten:1.0-windows-amd64-ltsc2022)
 .list-kitten:
 	@echo ">> publishing the list $(REGISTRY)/kitten:1.0 of $(call list-keys,kitten)"
@@ -482,49 +482,49 @@ build-nautilus-linux-amd64:
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"),$(call delegate,build-nautilus-linux-amd64))
 .build-nautilus-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building nautilus (linux/amd64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64) $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64) $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-amd64: push-webserver
 	@echo ">> building nautilus (linux/amd64) into $(REGISTRY)/nautilus:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64) $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64) $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-amd64)
 build-nautilus-linux-arm64:
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"),$(call delegate,build-nautilus-linux-arm64))
 .build-nautilus-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building nautilus (linux/arm64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64) $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64) $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-arm64: push-webserver
 	@echo ">> building nautilus (linux/arm64) into $(REGISTRY)/nautilus:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64) $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64) $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-arm64)
 build-nautilus-linux-ppc64le:
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"),$(call delegate,build-nautilus-linux-ppc64le))
 .build-nautilus-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building nautilus (linux/ppc64le) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le) $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le) $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-ppc64le: push-webserver
 	@echo ">> building nautilus (linux/ppc64le) into $(REGISTRY)/nautilus:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le) $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le) $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-ppc64le)
 build-nautilus-linux-s390x:
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"),$(call delegate,build-nautilus-linux-s390x))
 .build-nautilus-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building nautilus (linux/s390x) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x) $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x) $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-s390x: push-webserver
 	@echo ">> building nautilus (linux/s390x) into $(REGISTRY)/nautilus:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x) $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x) $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-s390x)
 build-nautilus-windows-amd64-ltsc2019:
 	@echo ">> nautilus (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-nautilus builds them into the registry"
 .publish-nautilus-windows-amd64-ltsc2019: push-webserver
 	@echo ">> building nautilus (windows/amd64 ltsc2019) into $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2019"
-	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,nautilus,windows-amd64-ltsc2019) -t $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,nautilus,windows-amd64-ltsc2019) -t $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-docker,ltsc2019) push $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2019)
 build-nautilus-windows-amd64-ltsc2022:
 	@echo ">> nautilus (windows-amd64-ltsc2022): Windows images are not loaded into this engine; push-nautilus builds them into the registry"
 .publish-nautilus-windows-amd64-ltsc2022: push-webserver
 	@echo ">> building nautilus (windows/amd64 ltsc2022) into $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2022"
-	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(nautilus_ARGS) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,nautilus,windows-amd64-ltsc2022) -t $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg BASEIMAGE=$(nautilus_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,nautilus,windows-amd64-ltsc2022) -t $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-docker,ltsc2022) push $(REGISTRY)/nautilus:1.0-windows-amd64-ltsc2022)
 .list-nautilus:
 	@echo ">> publishing the list $(REGISTRY)/nautilus:1.0 of $(call list-keys,nautilus)"
@@ -576,37 +576,37 @@ build-nginx-linux-amd64:
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"),$(call delegate,build-nginx-linux-amd64))
 .build-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64) $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64) $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) into $(REGISTRY)/nginx:1.14-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64) $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64) $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-amd64)
 build-nginx-linux-arm64:
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"),$(call delegate,build-nginx-linux-arm64))
 .build-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64) $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64) $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) into $(REGISTRY)/nginx:1.14-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64) $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64) $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-arm64)
 build-nginx-linux-ppc64le:
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"),$(call delegate,build-nginx-linux-ppc64le))
 .build-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) into $(REGISTRY)/nginx:1.14-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-ppc64le)
 build-nginx-linux-s390x:
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"),$(call delegate,build-nginx-linux-s390x))
 .build-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x) $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x) $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) into $(REGISTRY)/nginx:1.14-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(nginx_ARGS) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x) $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x) $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-s390x)
 .list-nginx:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.14-1 of $(call list-keys,nginx)"
@@ -658,37 +658,37 @@ build-nginx-new-linux-amd64:
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"),$(call delegate,build-nginx-new-linux-amd64))
 .build-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64) $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64) $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) into $(REGISTRY)/nginx:1.15-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64) $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64) $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-amd64)
 build-nginx-new-linux-arm64:
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"),$(call delegate,build-nginx-new-linux-arm64))
 .build-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64) $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64) $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) into $(REGISTRY)/nginx:1.15-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64) $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64) $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-arm64)
 build-nginx-new-linux-ppc64le:
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"),$(call delegate,build-nginx-new-linux-ppc64le))
 .build-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) into $(REGISTRY)/nginx:1.15-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le) $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-ppc64le)
 build-nginx-new-linux-s390x:
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"),$(call delegate,build-nginx-new-linux-s390x))
 .build-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x) $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x) $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) into $(REGISTRY)/nginx:1.15-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(nginx-new_ARGS) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x) $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x) $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-s390x)
 .list-nginx-new:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.15-1 of $(call list-keys,nginx-new)"
@@ -737,44 +737,44 @@ build-pause-linux-amd64:
 .build-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64 -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64 -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(filter linux-amd64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) into $(REGISTRY)/pause:3.2-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-amd64)
 build-pause-linux-arm64:
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"),$(call delegate,build-pause-linux-arm64))
 .build-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64 -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64 -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(filter linux-arm64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) into $(REGISTRY)/pause:3.2-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-arm64)
 build-pause-linux-ppc64le:
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"),$(call delegate,build-pause-linux-ppc64le))
 .build-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) into $(REGISTRY)/pause:3.2-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-ppc64le)
 build-pause-linux-s390x:
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"),$(call delegate,build-pause-linux-s390x))
 .build-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(filter linux-s390x,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) into $(REGISTRY)/pause:3.2-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(pause_ARGS) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-s390x)
 .list-pause:
 	@echo ">> publishing the list $(REGISTRY)/pause:3.2 of $(call list-keys,pause)"
@@ -816,10 +816,10 @@ build-powershell-helper-linux-amd64:
 	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"),$(call delegate,build-powershell-helper-linux-amd64))
 .build-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) as $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(powershell-helper_ARGS) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(filter linux-amd64,$(call host-key,powershell-helper)), -t $(REGISTRY)/powershell-helper:6.2.7)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
 .publish-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) into $(REGISTRY)/powershell-helper:6.2.7-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(powershell-helper_ARGS) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
 	$(call push-ref,$(REGISTRY)/powershell-helper:6.2.7-linux-amd64)
 .list-powershell-helper:
 	@echo ">> publishing the list $(REGISTRY)/powershell-helper:6.2.7 of $(call list-keys,powershell-helper)"
@@ -877,49 +877,49 @@ build-webserver-linux-amd64:
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"),$(call delegate,build-webserver-linux-amd64))
 .build-webserver-linux-amd64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-amd64)
 	@echo ">> building webserver (linux/amd64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64) $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64) $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-amd64: push-busybox
 	@echo ">> building webserver (linux/amd64) into $(REGISTRY)/webserver:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64) $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64) $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-amd64)
 build-webserver-linux-arm64:
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"),$(call delegate,build-webserver-linux-arm64))
 .build-webserver-linux-arm64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-arm64)
 	@echo ">> building webserver (linux/arm64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64) $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64) $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-arm64: push-busybox
 	@echo ">> building webserver (linux/arm64) into $(REGISTRY)/webserver:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64) $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64) $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-arm64)
 build-webserver-linux-ppc64le:
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"),$(call delegate,build-webserver-linux-ppc64le))
 .build-webserver-linux-ppc64le: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-ppc64le)
 	@echo ">> building webserver (linux/ppc64le) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le) $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le) $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-ppc64le: push-busybox
 	@echo ">> building webserver (linux/ppc64le) into $(REGISTRY)/webserver:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le) $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le) $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-ppc64le)
 build-webserver-linux-s390x:
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"),$(call delegate,build-webserver-linux-s390x))
 .build-webserver-linux-s390x: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-s390x)
 	@echo ">> building webserver (linux/s390x) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x) $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x) $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-s390x: push-busybox
 	@echo ">> building webserver (linux/s390x) into $(REGISTRY)/webserver:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x) $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x) $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-s390x)
 build-webserver-windows-amd64-ltsc2019:
 	@echo ">> webserver (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-webserver builds them into the registry"
 .publish-webserver-windows-amd64-ltsc2019: push-busybox push-windows-servercore-cache
 	@echo ">> building webserver (windows/amd64 ltsc2019) into $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019"
-	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/webserver/Dockerfile_windows $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,webserver,windows-amd64-ltsc2019) -t $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-build,ltsc2019),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/webserver/Dockerfile_windows $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_windows-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,webserver,windows-amd64-ltsc2019) -t $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(if $(REMOTE_DOCKER_URL_ltsc2019),$(call remote-docker,ltsc2019) push $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2019)
 build-webserver-windows-amd64-ltsc2022:
 	@echo ">> webserver (windows-amd64-ltsc2022): Windows images are not loaded into this engine; push-webserver builds them into the registry"
 .publish-webserver-windows-amd64-ltsc2022: push-busybox push-windows-servercore-cache
 	@echo ">> building webserver (windows/amd64 ltsc2022) into $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022"
-	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/webserver/Dockerfile_windows $(BUILD_ARGS)$(webserver_ARGS) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,webserver,windows-amd64-ltsc2022) -t $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-build,ltsc2022),$(BUILD.windows) --platform windows/amd64) -f $(MKIMAGES_ROOT)images/webserver/Dockerfile_windows $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg BASEIMAGE=$(webserver_BASEIMAGE_windows-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,webserver,windows-amd64-ltsc2022) -t $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(if $(REMOTE_DOCKER_URL_ltsc2022),$(call remote-docker,ltsc2022) push $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022)
 .list-webserver:
 	@echo ">> publishing the list $(REGISTRY)/webserver:1.0 of $(call list-keys,webserver)"
@@ -965,19 +965,19 @@ build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"),$(call delegate,build-windows-servercore-cache-linux-amd64-ltsc2019))
 .build-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(windows-servercore-cache_ARGS) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(filter linux-amd64-ltsc2019,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(windows-servercore-cache_ARGS) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019) --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019)
 build-windows-servercore-cache-linux-amd64-ltsc2022:
 	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"),$(call delegate,build-windows-servercore-cache-linux-amd64-ltsc2022))
 .build-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(windows-servercore-cache_ARGS) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(filter linux-amd64-ltsc2022,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(windows-servercore-cache_ARGS) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022) --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022)
 .list-windows-servercore-cache:
 	@echo ">> publishing the list $(REGISTRY)/windows-servercore-cache:1.0 of $(call list-keys,windows-servercore-cache)"

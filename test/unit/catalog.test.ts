@@ -48,8 +48,8 @@ describe('the shipped catalog', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     for (const img of catalog.images) {
-      if (img.mirror) expect(r.stdout, img.name).toContain(`mirroring ${img.mirror} to 127.0.0.1:5000/e2e/${img.publishedName}:${img.tag}`);
-      else expect(r.stdout, img.name).toContain(`pushing ${img.name} as 127.0.0.1:5000/e2e/${img.publishedName}:${img.tag}`);
+      if (img.mirror) expect(r.stdout, img.name).toContain(`mkimages.sh copy imagetools '${FAKE_DOCKER}' ${img.mirror} 127.0.0.1:5000/e2e/${img.publishedName}:${img.tag}`);
+      else expect(r.stdout, img.name).toContain(`publishing the list 127.0.0.1:5000/e2e/${img.publishedName}:${img.tag} of`);
     }
     expect(r.stdout).toMatch(/buildx build .*--platform windows\/amd64 -f images\/busybox\/Dockerfile_windows/);
   });

@@ -193,7 +193,7 @@ describe('atomic writes', () => {
     writeTree(root, change);
     expect(runMain(root).status).toBe(0);
     const names = readdirSync(join(root, 'generated')).sort();
-    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'images.rules.mk', 'images.sums']);
+    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'images.rules.mk', 'images.sums', 'mkimages.sh']);
   });
 
   it('an interrupted run leaves either the previous output or the new one, never a mix', async () => {

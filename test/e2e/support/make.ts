@@ -1,5 +1,8 @@
 // Runs make on a generated Makefile against the run's engine, with the
 // recording docker wrapper, and returns what docker was asked to do.
+// `client` chooses what the recording wrapper runs: the run's docker (the
+// default), the podman wrapper (e2e.podman), or a fault-injecting wrapper
+// around either (makeFaultClient in fault-docker.ts).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +16,7 @@ export interface MakeResult extends RunResult {
   calls: string[];
   /** The build calls among them. */
   builds: string[];
-  /** The push calls (docker push and docker manifest push). */
+  /** The push calls (docker push, manifest push, imagetools create, buildx build --push). */
   pushes: string[];
 }
 
@@ -21,6 +24,8 @@ export interface MakeOptions {
   root: string;
   registry: string;
   localPrefix: string;
+  /** The client the recording wrapper runs (REAL_DOCKER); default: the run's docker. */
+  client?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -31,13 +36,13 @@ export async function makeIn(o: MakeOptions, ...args: string[]): Promise<MakeRes
   const r = await run(
     'make',
     ['--no-print-directory', '-C', o.root, `DOCKER=${RECORDING_DOCKER}`, `REGISTRY=${o.registry}`, `LOCAL_PREFIX=${o.localPrefix}`, `BUILD_FLAGS=${e2e.buildFlags}`, ...args],
-    { env: e2eEnv({ REAL_DOCKER: e2e.docker, DOCKER_LOG: log, ...o.env }) },
+    { env: e2eEnv({ REAL_DOCKER: o.client ?? e2e.docker, DOCKER_LOG: log, ...o.env }) },
   );
   const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
   return {
     ...r,
     calls,
     builds: calls.filter((c) => /^'build'|^'buildx' 'build'/.test(c)),
-    pushes: calls.filter((c) => /^'push'|^'manifest' 'push'/.test(c)),
+    pushes: calls.filter((c) => /^'push'|^'manifest' 'push'|^'buildx' 'imagetools' 'create'|^'buildx' 'build' .*'--push'/.test(c)),
   };
 }
