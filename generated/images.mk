@@ -150,7 +150,7 @@ closure = $(sort $(foreach i,$1,$($i_CLOSURE)))
 # $(call script,ARGS,LINES): mkimages.sh ARGS with LINES in the plan file.
 script  = $(file >$(PLAN_FILE),$2)$(shell $(MKIMAGES_SH) $1 $(PLAN_FILE); rm -f $(PLAN_FILE))
 # $(call check-fresh,IMAGES): fails the run when a folder of IMAGES changed.
-check-fresh = $(call report-stale,$(if $(filter-out $(FRESH_CHECKED),$1),$(call script,fresh $(MKIMAGES_ROOT)$(IMAGES_DIR),$(foreach i,$(filter-out $(FRESH_CHECKED),$1),$i $($i_SUM)$($i_NESTED)$(newline)))))$(eval FRESH_CHECKED += $1)
+check-fresh = $(call report-stale,$(if $(filter-out $(FRESH_CHECKED),$1),$(call script,fresh $(MKIMAGES_ROOT)$(IMAGES_DIR),mkimages.yaml 6c65f28f8fd0f29ef27b50fe9305185ad7ff9debd85ac77d10821a4f763d40fc$(newline)$(foreach i,$(filter-out $(FRESH_CHECKED),$1),$i $($i_SUM)$($i_NESTED)$(newline)))))$(eval FRESH_CHECKED += $1)
 report-stale = $(if $1,$(error mkimages: $(IMAGES_DIR)/$(firstword $1) changed since generated/images.mk was written$(comma) so the tags of $(firstword $1) would lie$(if $(word 2,$1), (and of: $(wordlist 2,99999,$1))): run 'npm run generate' (and commit generated/) before building$(comma) pushing or loading it))
 
 # ---------------------------------------------------------------------------

@@ -172,8 +172,8 @@ listing() {
   for n in "$@"; do prune="$prune -o -path $n"; done
   # shellcheck disable=SC2086
   {
-    find "$name" \( $prune \) -prune -o \( -type f -perm -u=x -printf 'x %p\0' \) -o \( -type f -printf 'f %p\0' \) -o -printf '%y %p -> %l\0'
-    find "$name" \( $prune \) -prune -o -type f -print0 | xargs -0r sha256sum -z --
+    find "$name" \( $prune \) -prune -o \( -type f -perm -u=x -printf 'x %p\0' \) -o \( -type f -printf 'f %p\0' \) -o -printf '%y %p -> %l\0' 2>/dev/null
+    find "$name" \( $prune \) -prune -o -type f -print0 2>/dev/null | xargs -0r sha256sum -z --
   } | LC_ALL=C sort -z | sha256sum | cut -c1-64
 }
 

@@ -91,7 +91,8 @@ export function imagesDirOf(model: Model): string {
 export function folderSums(model: Model): Map<string, string> {
   const prefix = `${imagesDirOf(model)}/`;
   const names = model.images.map((i) => i.name);
-  const byName = new Map<string, string[]>(names.map((n) => [n, []]));
+  // mkimages.yaml is checked like a folder: it changes every image's hash.
+  const byName = new Map<string, string[]>([...names, 'mkimages.yaml'].map((n) => [n, []]));
   const owner = (path: string): string | undefined => {
     // The deepest image folder that holds path.
     for (let p = path; ; ) {
@@ -212,6 +213,7 @@ export function viewOf(model: Model) {
   return {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     imagesDir,
+    settingsSum: sums.get('mkimages.yaml') ?? '',
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     allPlatformKeys: [...keys].sort().join(' '),
     images: model.images.map((i) => imageView(i, model, sums, byName)),
