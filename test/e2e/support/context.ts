@@ -8,8 +8,63 @@ export interface E2EContext {
    * CI=true: global setup throws instead, so a CI run cannot pass by skipping.
    */
   skipReason?: string;
-  /** Docker client to run: /usr/bin/docker (Debian's 20.10) when present. */
+  /**
+   * Docker client to run: the first of /usr/bin/docker (Debian trixie's
+   * docker-cli 26.1) and the `docker` on PATH that has the buildx plugin.
+   */
   docker: string;
+  /**
+   * 'private': the tests' own dockerd (as root, no engine answering);
+   * 'user': the user's engine (DOCKER_HOST or /var/run/docker.sock); '' with skipReason.
+   */
+  engineKind: 'private' | 'user' | '';
+  /** `docker version` Client.Version of `docker`, e.g. "26.1.5+dfsg1". */
+  clientVersion: string;
+  /** `docker version` Server.Version of the engine, e.g. "26.1.5+dfsg1"; '' with skipReason. */
+  engineVersion: string;
+  /**
+   * The engine's storage driver as `docker info` names it: "overlayfs" (a
+   * containerd snapshotter) on the private engine, "overlay2" on an engine
+   * with the classic image store.
+   */
+  storageDriver: string;
+  /**
+   * The engine keeps its images in containerd (daemon.json features
+   * containerd-snapshotter, the private engine always): one local name can
+   * hold a multi-platform image, and BuildKit's default provenance
+   * attestation makes `docker build` + `docker push` push an OCI index (an
+   * image manifest plus an unknown/unknown attestation manifest), which
+   * `docker manifest create` refuses as a part ("is a manifest list"). With
+   * the classic store the same push is a single Docker image manifest.
+   */
+  containerdStore: boolean;
+  /**
+   * `docker buildx` works with `docker` against the engine (plugin found and
+   * the default builder, docker driver, answers). When true, `docker build`
+   * is buildx's build too (with DOCKER_BUILDKIT=1 and without buildx, the
+   * 26.x client refuses to build).
+   */
+  hasBuildx: boolean;
+  /** buildx's version, e.g. "0.13.1+ds1"; undefined without buildx. */
+  buildxVersion?: string;
+  /**
+   * The podman wrapper `<binDir>/podman` (support/podman.ts): the real podman
+   * with storage, config and registries.conf private to this run (127.0.0.1 on
+   * any port is plain HTTP). Pass it as `DOCKER=` to make or run it directly.
+   * undefined when podman is not installed (never under CI=true: global setup
+   * fails instead).
+   */
+  podman?: string;
+  /** `podman --version`'s number, e.g. "4.3.1"; undefined without podman. */
+  podmanVersion?: string;
+  /** /usr/bin/cosign (or the one on PATH) when installed. */
+  cosign?: string;
+  /**
+   * The qemu-aarch64 binfmt_misc handler is enabled, so a RUN step of a
+   * linux/arm64 build runs (emulated). Read at setup; a test that disables the
+   * handler should call binfmtEnabled() from base-image.ts itself.
+   */
+  qemuArm64: boolean;
   /**
    * DOCKER_HOST for the client: the private engine's socket, the user's own
    * DOCKER_HOST, or unix:///var/run/docker.sock. Set whenever there is an
@@ -24,10 +79,11 @@ export interface E2EContext {
    */
   dockerConfig: string;
   /**
-   * A directory whose only entry is `docker` -> the client above. Put it first
-   * on PATH when running make, so a generated Makefile's plain `docker` is the
-   * client that can do BuildKit builds (on this machine /usr/local/bin/docker,
-   * which comes first on PATH, cannot). e2eEnv() in e2e.ts does that.
+   * A directory holding `docker` -> the client above and, with podman, the
+   * `podman` wrapper. Put it first on PATH when running make, so a generated
+   * Makefile's plain `docker` is the client chosen here (on this machine
+   * /usr/local/bin/docker 28.x comes first on PATH) and a plain `podman` uses
+   * the private storage. e2eEnv() in e2e.ts does that.
    */
   binDir: string;
   /**
@@ -44,11 +100,13 @@ export interface E2EContext {
    */
   baseImage: string;
   /**
-   * The same rootfs as a two-arch manifest list (linux/amd64 + linux/arm64) in
-   * `registry`: `<registry>/mkimages-e2e-base-<runId>:latest`. Use it as FROM
-   * for `--platform` builds: BuildKit resolves the matching entry from the
-   * registry. Both entries hold the host's busybox binary, so RUN works for
-   * either platform without qemu (the arch label is only a label).
+   * A real two-arch manifest list (Docker media types) in `registry`:
+   * `<registry>/mkimages-e2e-base-<runId>:latest`, with per-arch tags `:amd64`
+   * and `:arm64` beside it. The linux/amd64 entry holds an amd64 busybox, the
+   * linux/arm64 entry an arm64 busybox, so a RUN step of a linux/arm64 build
+   * runs under QEMU (see qemuArm64) and `uname -m` says aarch64 there. Use it
+   * as FROM for `--platform` builds: BuildKit resolves the matching entry from
+   * the registry.
    */
   baseImageMulti: string;
   /** A registry for general use, `127.0.0.1:<port>` (plain HTTP). */

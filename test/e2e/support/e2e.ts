@@ -19,6 +19,8 @@ import { run, type RunOptions, type RunResult } from './proc.js';
 export type { E2EContext } from './context.js';
 export { run, runOk, type RunOptions, type RunResult } from './proc.js';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.js';
+export { binfmtEnabled, canRunArch } from './base-image.js';
+export { makeFaultClient, type FaultClient, type FaultClientOptions } from './fault-docker.js';
 
 /** The context provided by global-setup.ts. */
 export function useE2E(): E2EContext {
@@ -63,7 +65,8 @@ export interface DockerCmdOptions extends Omit<RunOptions, 'env'> {
 /**
  * Runs the run's docker client against the run's engine. Never throws on a
  * non-zero exit: check `code`. DOCKER_BUILDKIT=1 is set unless `env` overrides
- * it, since the 20.10 client otherwise uses the classic builder.
+ * it (a 20.10 client otherwise uses the classic builder; a 23+ client with
+ * the buildx plugin builds with BuildKit either way).
  */
 export function dockerCmd(args: readonly string[], opts: DockerCmdOptions = {}): Promise<RunResult> {
   const e2e = useE2E();
@@ -79,6 +82,28 @@ export function dockerCmd(args: readonly string[], opts: DockerCmdOptions = {}):
 export async function dockerOk(args: readonly string[], opts: DockerCmdOptions = {}): Promise<RunResult> {
   const r = await dockerCmd(args, opts);
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}\n${r.stdout}${r.stderr}`.trimEnd());
+  return r;
+}
+
+/**
+ * Runs the run's podman wrapper (private storage, see support/podman.ts).
+ * Never throws on a non-zero exit. Throws when podman is not installed.
+ */
+export function podmanCmd(args: readonly string[], opts: DockerCmdOptions = {}): Promise<RunResult> {
+  const e2e = useE2E();
+  if (!e2e.podman) throw new Error('podman is not installed (run scripts/install-e2e-deps.sh as root)');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return run(e2e.podman, args, { ...opts, env });
+}
+
+/** podmanCmd() that throws, with the command's output, on a non-zero exit. */
+export async function podmanOk(args: readonly string[], opts: DockerCmdOptions = {}): Promise<RunResult> {
+  const r = await podmanCmd(args, opts);
+  if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.code}\n${r.stdout}${r.stderr}`.trimEnd());
   return r;
 }
 

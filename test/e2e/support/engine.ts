@@ -1,21 +1,37 @@
 // Finding a Docker engine for the e2e tests, or starting a private one.
 //
 // Order: a user's engine (DOCKER_HOST, else /var/run/docker.sock) when it
-// answers; else, as root with dockerd on PATH, a private dockerd in a temp dir;
-// else none, with a reason that says which of these was missing.
+// answers; else, as root with dockerd on PATH, a private dockerd in a temp dir
+// (Debian trixie's 26.1, with the containerd image store); else none, with a
+// reason that says which of these was missing.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
-import { isRunning, killOnExit, makeTempDir, run, sleep, stopChild, tailFile, which } from './proc.js';
+import { isRunning, killOnExit, makeTempDir, run, sleep, stopChild, tailFile, unmountBelow, which } from './proc.js';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
-/** Debian's 20.10 client when installed: it does BuildKit builds and `docker manifest`. */
+/** True when `<docker> buildx version` works (the buildx CLI plugin is found). */
+export function clientHasBuildx(docker: string): boolean {
+  const r = spawnSync(docker, ['buildx', 'version'], { stdio: 'ignore', timeout: 15_000 });
+  return r.status === 0;
+}
+
+/**
+ * The docker client to test with: the first of /usr/bin/docker (Debian's
+ * docker-cli 26.1) and the `docker` on PATH that has the buildx plugin (on this
+ * machine /usr/local/bin/docker 28.x comes first on PATH; both find Debian's
+ * plugin in /usr/libexec/docker/cli-plugins). Without any buildx, the first
+ * client found; undefined when there is none.
+ */
 export function findDockerClient(): string | undefined {
-  return existsSync('/usr/bin/docker') ? '/usr/bin/docker' : which('docker');
+  const candidates = [...new Set(['/usr/bin/docker', which('docker')])].filter(
+    (c): c is string => c !== undefined && existsSync(c),
+  );
+  return candidates.find(clientHasBuildx) ?? candidates[0];
 }
 
 /** Environment for running the docker client against `dockerHost`. */
@@ -37,8 +53,22 @@ export interface Engine {
   docker: string;
   dockerHost: string;
   buildFlags: string;
-  /** Storage driver in use (private engine: overlay2, or vfs when overlay2 fails). */
+  /**
+   * Storage driver as `docker info` names it: with the containerd image store
+   * the snapshotter (private engine: overlayfs, or native when overlayfs
+   * fails), else the graph driver (overlay2, vfs...).
+   */
   storageDriver: string;
+  /** The engine keeps images in containerd (driver-type io.containerd.snapshotter.v1). */
+  containerdStore: boolean;
+  /** `docker version` Server.Version, e.g. "26.1.5+dfsg1". */
+  engineVersion: string;
+  /** `docker version` Client.Version of `docker`. */
+  clientVersion: string;
+  /** `docker buildx` works against this engine (plugin found, default builder answers). */
+  hasBuildx: boolean;
+  /** buildx's version, e.g. "0.13.1+ds1"; undefined without buildx. */
+  buildxVersion?: string;
   /** Time from spawning dockerd to its first answer (private engine only). */
   startMs?: number;
   /** Stops a private engine and deletes its files; a no-op for a user's engine. */
@@ -73,9 +103,47 @@ async function buildFlagsFor(docker: string, dockerHost: string): Promise<string
   return r.code === 0 && r.stdout.split('\n').includes('bridge') ? '' : '--network=host';
 }
 
-async function storageDriver(docker: string, dockerHost: string): Promise<string> {
-  const r = await run(docker, ['info', '--format', '{{.Driver}}'], { env: clientEnv({ dockerHost }), timeoutMs: 15_000 });
-  return r.code === 0 ? r.stdout.trim() : 'unknown';
+/** What the tests need to know about an engine that answers, and about the client's buildx. */
+export interface EngineFacts {
+  storageDriver: string;
+  containerdStore: boolean;
+  engineVersion: string;
+  clientVersion: string;
+  hasBuildx: boolean;
+  buildxVersion?: string;
+}
+
+export async function engineFacts(docker: string, dockerHost: string): Promise<EngineFacts> {
+  const env = clientEnv({ dockerHost });
+  const info = await run(docker, ['info', '--format', '{{.Driver}}\t{{json .DriverStatus}}'], { env, timeoutMs: 15_000 });
+  const [driver = 'unknown', statusJson = 'null'] = info.code === 0 ? info.stdout.trim().split('\t') : [];
+  let status: unknown = null;
+  try {
+    status = JSON.parse(statusJson);
+  } catch {
+    // an older client's format: leave it unknown
+  }
+  const containerdStore =
+    Array.isArray(status) && status.some((kv) => Array.isArray(kv) && kv[0] === 'driver-type' && kv[1] === 'io.containerd.snapshotter.v1');
+  // JSON: `docker version` pads a tab in --format output with spaces.
+  const version = await run(docker, ['version', '--format', '{{json .}}'], { env, timeoutMs: 15_000 });
+  let clientVersion = 'unknown';
+  let engineVersion = 'unknown';
+  try {
+    const v = JSON.parse(version.stdout) as { Client?: { Version?: string }; Server?: { Version?: string } };
+    clientVersion = v.Client?.Version ?? clientVersion;
+    engineVersion = v.Server?.Version ?? engineVersion;
+  } catch {
+    // leave them unknown
+  }
+  // `buildx version` only finds the plugin; `buildx inspect` also reaches the
+  // engine through the default (docker driver) builder.
+  const bv = await run(docker, ['buildx', 'version'], { env, timeoutMs: 15_000 });
+  const inspect = bv.code === 0 ? await run(docker, ['buildx', 'inspect'], { env, timeoutMs: 30_000 }) : bv;
+  const hasBuildx = bv.code === 0 && inspect.code === 0;
+  // "github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3"
+  const buildxVersion = bv.code === 0 ? bv.stdout.trim().split(/\s+/)[1] : undefined;
+  return { storageDriver: driver, containerdStore, engineVersion, clientVersion, hasBuildx, buildxVersion };
 }
 
 export async function chooseEngine(): Promise<EngineChoice> {
@@ -117,7 +185,7 @@ async function userEngine(docker: string, dockerHost: string): Promise<Engine> {
     docker,
     dockerHost,
     buildFlags: await buildFlagsFor(docker, dockerHost),
-    storageDriver: await storageDriver(docker, dockerHost),
+    ...(await engineFacts(docker, dockerHost)),
     stop: async () => {},
   };
 }
@@ -135,27 +203,12 @@ function pings(socket: string): Promise<boolean> {
   });
 }
 
-/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
-function mountsBelow(dir: string): string[] {
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return [];
-  }
-  const points = text
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(dir + '/'));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
-
-// Directories that dockerd 20.10 / its containerd / runc create outside
-// --data-root and --exec-root whatever the flags say (shim sockets, plugin
-// sockets, runc state used by BuildKit's executor). Listed deepest first;
+// Directories that dockerd / its managed containerd / runc create outside
+// --data-root and --exec-root whatever the flags say (containerd 1.7's shim
+// sockets in /run/containerd/s, plugin sockets, runc state). The managed
+// containerd's own root and state are private: dockerd writes its
+// containerd.toml with root = <data-root>/containerd/daemon and state =
+// <exec-root>/containerd/daemon. Listed deepest first;
 // those that did not exist before the engine started are rmdir'ed (only if
 // empty) after it stops.
 const HOST_DIRS = ['/run/containerd/s', '/run/containerd', '/run/docker/plugins', '/run/docker', '/run/runc'];
@@ -169,9 +222,13 @@ async function startPrivateEngine(docker: string, dockerd: string): Promise<Engi
   const logFile = join(dir, 'dockerd.log');
   const hostDirsBefore = new Set(HOST_DIRS.filter((d) => existsSync(d)));
   // Our own daemon.json, so that an /etc/docker/daemon.json cannot change the
-  // engine, and so the daemon's key.json is not written to /etc/docker.
+  // engine, and so the daemon's key.json is not written to /etc/docker. The
+  // containerd image store (the default of Docker Engine 29, opt-in before):
+  // images live in the managed containerd, multi-platform images and
+  // attestations can be stored, and `docker push` pushes what BuildKit made.
   const configFile = join(dir, 'daemon.json');
-  await writeFile(configFile, JSON.stringify({ 'deprecated-key-path': join(dir, 'key.json') }, null, 2) + '\n');
+  const daemonJson = { 'deprecated-key-path': join(dir, 'key.json'), features: { 'containerd-snapshotter': true } };
+  await writeFile(configFile, JSON.stringify(daemonJson, null, 2) + '\n');
   // dockerd looks up containerd, runc, docker-init and docker-proxy on PATH.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -198,10 +255,7 @@ async function startPrivateEngine(docker: string, dockerd: string): Promise<Engi
     }
     // dockerd leaves exec-root/netns/default (an nsfs bind mount) mounted,
     // which would make rm fail with EBUSY.
-    for (const m of mountsBelow(dir)) {
-      const r = await run('umount', [m]);
-      if (r.code !== 0) await run('umount', ['-l', m]);
-    }
+    await unmountBelow(dir);
     if (process.env.MKIMAGES_E2E_KEEP !== '1') await rm(dir, { recursive: true, force: true });
     for (const d of HOST_DIRS) {
       if (hostDirsBefore.has(d)) continue;
@@ -209,9 +263,10 @@ async function startPrivateEngine(docker: string, dockerd: string): Promise<Engi
     }
   };
 
-  // overlay2 first; vfs (slow, copies every layer) only when overlay2 cannot
-  // start here, e.g. on a filesystem without d_type or nested overlay.
-  for (const driver of ['overlay2', 'vfs']) {
+  // With the containerd store --storage-driver names a containerd snapshotter:
+  // overlayfs first; native (slow, copies every layer) only when overlayfs
+  // cannot start here, e.g. on a filesystem without d_type or nested overlay.
+  for (const driver of ['overlayfs', 'native']) {
     const dataRoot = join(dir, `data-${driver}`);
     await mkdir(dataRoot);
     const args = [
@@ -254,7 +309,7 @@ async function startPrivateEngine(docker: string, dockerd: string): Promise<Engi
         docker,
         dockerHost,
         buildFlags: '--network=host',
-        storageDriver: driver,
+        ...(await engineFacts(docker, dockerHost)),
         startMs,
         stop: cleanup,
       };

@@ -2,22 +2,27 @@
 //
 // Picks a Docker engine (a user's own, else a private dockerd, else none: see
 // engine.ts), starts one registry for general use, creates the base images,
-// and hands all of it to the test files as inject('e2e') (context.ts).
+// sets up podman with private storage (podman.ts), and hands all of it to the
+// test files as inject('e2e') (context.ts).
 // Without an engine the tests are skipped with the reason, except under
-// CI=true, where the run fails instead.
+// CI=true, where the run fails instead; under CI=true buildx, podman and the
+// qemu-aarch64 binfmt handler are required too (scripts/install-e2e-deps.sh
+// installs and enables them).
 //
 // The returned teardown stops what setup started and removes what it created;
 // on a user's engine it removes only images whose name carries this run's id.
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createBaseImages } from './base-image.js';
+import { binfmtEnabled, createBaseImages } from './base-image.js';
 import type { E2EContext } from './context.js';
 import { chooseEngine, clientEnv, findDockerClient, type Engine } from './engine.js';
 import { removeImagesMatching } from './images.js';
-import { makeTempDir } from './proc.js';
+import { findPodman, startPodman, type Podman } from './podman.js';
+import { makeTempDir, which } from './proc.js';
 import { startRegistry, type Registry } from './registry.js';
 
 const log = (msg: string): void => console.log(`[e2e] ${msg}`);
@@ -44,6 +49,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const skipped: E2EContext = {
       skipReason: choice.skipReason,
       docker: findDockerClient() ?? 'docker',
+      engineKind: '',
+      clientVersion: '',
+      engineVersion: '',
+      storageDriver: '',
+      containerdStore: false,
+      hasBuildx: false,
+      qemuArm64: binfmtEnabled('qemu-aarch64'),
       dockerConfig: '',
       binDir: '',
       buildFlags: '',
@@ -57,7 +69,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   const engine: Engine = choice.engine;
+  const ci = process.env.CI === 'true';
   let registry: Registry | undefined;
+  let podman: Podman | undefined;
   let clientDir: string | undefined;
   const dockerConfigOf = (dir: string): string => join(dir, 'docker-config');
 
@@ -83,6 +97,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         ),
       );
     }
+    if (podman) await attempt(() => podman!.stop());
     if (registry) await attempt(() => registry!.stop());
     await attempt(() => engine.stop());
     if (clientDir) await attempt(() => rm(clientDir!, { recursive: true, force: true }));
@@ -91,11 +106,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 
   try {
+    const store = engine.containerdStore ? `containerd store, ${engine.storageDriver}` : engine.storageDriver;
     log(
       engine.kind === 'private'
-        ? `private dockerd (${engine.storageDriver}) at ${engine.dockerHost}, answered after ${seconds(engine.startMs ?? 0)}`
-        : `using the engine at ${engine.dockerHost} (${engine.storageDriver})`,
+        ? `private dockerd ${engine.engineVersion} (${store}) at ${engine.dockerHost}, answered after ${seconds(engine.startMs ?? 0)}`
+        : `using the engine ${engine.engineVersion} at ${engine.dockerHost} (${store})`,
     );
+    log(`client ${engine.docker} ${engine.clientVersion}, buildx ${engine.hasBuildx ? engine.buildxVersion : 'not working'}`);
+    const qemuArm64 = binfmtEnabled('qemu-aarch64');
+    const realPodman = findPodman();
+    const missing = [
+      ...(engine.hasBuildx ? [] : [`docker buildx (with ${engine.docker})`]),
+      ...(realPodman ? [] : ['podman']),
+      ...(qemuArm64 ? [] : ['the qemu-aarch64 binfmt_misc handler (enabled)']),
+    ];
+    if (missing.length && ci) {
+      throw new Error(`e2e: missing ${missing.join(', ')}; run scripts/install-e2e-deps.sh as root. CI=true, so the e2e tests may not go without.`);
+    }
+    if (missing.length) console.warn(`[e2e] missing ${missing.join(', ')} (scripts/install-e2e-deps.sh as root installs them); tests that need them will fail`);
     if (engine.kind === 'user' && isRemoteHost(engine.dockerHost)) {
       console.warn(`[e2e] DOCKER_HOST=${engine.dockerHost} looks remote: it cannot reach registries on this machine's 127.0.0.1`);
     }
@@ -106,6 +134,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await mkdir(dockerConfig);
     await mkdir(binDir);
     await symlink(engine.docker, join(binDir, 'docker'));
+    if (realPodman) {
+      const tp = Date.now();
+      podman = await startPodman({ binDir, real: realPodman });
+      log(`podman ${podman.version} with private storage in ${podman.dir} (${seconds(Date.now() - tp)})`);
+    }
 
     const tr = Date.now();
     registry = await startRegistry();
@@ -118,11 +151,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
       dockerConfig,
       registry: registry.host,
       runId,
+      hasBuildx: engine.hasBuildx,
     });
     log(`base images ${base.baseImage} and ${base.baseImageMulti} made in ${seconds(Date.now() - tb)}`);
 
+    const cosign = existsSync('/usr/bin/cosign') ? '/usr/bin/cosign' : which('cosign');
     const ctx: E2EContext = {
       docker: engine.docker,
+      engineKind: engine.kind,
+      clientVersion: engine.clientVersion,
+      engineVersion: engine.engineVersion,
+      storageDriver: engine.storageDriver,
+      containerdStore: engine.containerdStore,
+      hasBuildx: engine.hasBuildx,
+      ...(engine.buildxVersion === undefined ? {} : { buildxVersion: engine.buildxVersion }),
+      ...(podman ? { podman: podman.path, podmanVersion: podman.version } : {}),
+      ...(cosign ? { cosign } : {}),
+      qemuArm64,
       dockerHost: engine.dockerHost,
       dockerConfig,
       binDir,

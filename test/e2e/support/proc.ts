@@ -86,6 +86,35 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
   return undefined;
 }
 
+/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
+export function mountsBelow(dir: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const points = text
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((p): p is string => p !== undefined)
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(dir + '/'));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Unmounts everything mounted at or below `dir`, deepest first (lazily when a
+ * plain umount fails), so that deleting `dir` does not fail with EBUSY.
+ */
+export async function unmountBelow(dir: string): Promise<void> {
+  for (const m of mountsBelow(dir)) {
+    const r = await run('umount', [m]);
+    if (r.code !== 0) await run('umount', ['-l', m]);
+  }
+}
+
 /** A fresh directory under the system temp dir. */
 export function makeTempDir(prefix: string): Promise<string> {
   // Unix socket paths are limited to 107 bytes and dockerd/containerd nest
