@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run generate [-- --check] [-- --root DIR]
+// npm run generate [-- --check] [-- --root DIR] [-- --images-dir DIR]
 
 import { realpathSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -7,11 +7,16 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from './diagnostics.js';
 import { generate } from './generate.js';
+import { checkImagesDir } from './scan/tree.js';
 import { staleFiles, writeFiles } from './write/output.js';
 
-const USAGE = `usage: mkimages [--check] [--root DIR]
-  Reads DIR/images/ (default: the current directory) and writes DIR/generated/.
-  --check  write nothing; exit 1 listing the generated files that are not up to date`;
+const USAGE = `usage: mkimages [--check] [--root DIR] [--images-dir DIR]
+  Reads the images tree of the repository at --root (default: the current
+  directory) and writes its generated/.
+  --root DIR        the repository root; generated/ is written there
+  --images-dir DIR  the images tree, relative to the root (default: images;
+                    Kubernetes: test/images); DIR/mkimages.yaml is the settings file
+  --check           write nothing; exit 1 listing the generated files that are not up to date`;
 
 /** Where main() writes; tests run main() in-process with their own. */
 export interface Io {
@@ -31,10 +36,12 @@ const PROCESS_IO: Io = {
 export function main(argv: string[], io: Io = PROCESS_IO): number {
   let check = false;
   let root = process.cwd();
+  let imagesDir = 'images';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--check') check = true;
     else if (a === '--root' && i + 1 < argv.length) root = argv[++i];
+    else if (a === '--images-dir' && i + 1 < argv.length) imagesDir = argv[++i];
     else if (a === '--help' || a === '-h') {
       io.stdout(`${USAGE}\n`);
       return 0;
@@ -44,7 +51,12 @@ export function main(argv: string[], io: Io = PROCESS_IO): number {
     }
   }
   root = resolve(root);
-  const result = generate(root);
+  const dir = checkImagesDir(root, imagesDir);
+  if ('problem' in dir) {
+    io.stderr(`mkimages: ${dir.problem}\n${USAGE}\n`);
+    return 2;
+  }
+  const result = generate(root, { imagesDir: dir.dir });
   for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
   const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
   if (errors > 0) {

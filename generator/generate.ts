@@ -6,6 +6,7 @@ import { buildModel } from './model/build.js';
 import type { Model } from './model/types.js';
 import { renderCatalog, renderGraph } from './render/catalog.js';
 import { renderMakefile } from './render/makefile.js';
+import { loadSchemas, type Schemas } from './schemas.js';
 import { readTree } from './scan/tree.js';
 
 export interface Generated {
@@ -17,9 +18,16 @@ export interface Generated {
 
 export const OUTPUT_DIR = 'generated';
 
-export function generate(root: string): Generated {
+export interface GenerateOptions {
+  /** The images dir relative to root, checked by checkImagesDir (default `images`). */
+  imagesDir?: string;
+  /** mkimages' own schemas (default: this package's schema/). */
+  schemas?: Schemas;
+}
+
+export function generate(root: string, options: GenerateOptions = {}): Generated {
   const diags = new Diagnostics();
-  const model = buildModel(readTree(root), diags);
+  const model = buildModel(readTree(root, options.imagesDir ?? 'images'), diags, options.schemas ?? loadSchemas());
   if (diags.hasErrors) return { files: new Map(), diagnostics: diags.sorted() };
   const makefile = renderMakefile(model);
   const files = new Map<string, string>([

@@ -6,7 +6,7 @@
 // reports every problem.
 
 import { Diagnostics } from '../diagnostics.js';
-import { listTree } from '../hash/fingerprint.js';
+import { listEntries, listImageFolders, listTree } from '../hash/fingerprint.js';
 import { loadSchemas, type Schemas } from '../schemas.js';
 import { compareBytes, type RawTree } from '../scan/tree.js';
 import { buildGraph, indexImages } from './graph.js';
@@ -23,30 +23,51 @@ import { checkWindowsDockerfiles } from './windows.js';
 export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas = loadSchemas()): Model {
   const settings = readSettings(tree, schemas, diags);
   if (!tree.exists) {
-    diags.error('images', undefined, 'not found, expected a folder images/ with one folder per image');
-    return { settings, images: [], groups: new Map(), listing: '' };
+    diags.error(tree.imagesDir, undefined, `not found, expected a folder ${tree.imagesDir}/ with one folder per image`);
+    return { settings, images: [], groups: new Map(), listing: '', settingsSums: '' };
   }
-  for (const p of tree.problems ?? []) diags.error(`images/${p.path}`, undefined, p.message);
+  for (const p of tree.problems ?? []) diags.error(`${tree.imagesDir}/${p.path}`, undefined, p.message);
 
   const resolved: ResolvedImage[] = [];
   for (const [name, entries] of findImageFolders(tree, diags)) {
-    const src = readImageSource(name, entries, schemas, diags);
+    const src = readImageSource(tree.imagesDir, name, entries, schemas, diags);
     if (!src) continue;
     checkImage(src, diags);
     if (isBuildable(src)) resolved.push(resolveImage(src, settings, diags));
   }
   checkTree(resolved, diags);
   const index = indexImages(resolved);
-  const graph = buildGraph(resolved, index, diags);
+  const graph = buildGraph(resolved, index, tree.imagesDir, diags);
   checkWindowsDockerfiles(resolved, index.byPublished, diags);
 
   // Hashes are meaningless with a cycle; the cycle is reported.
   const images: Image[] = [];
   if (!graph.hasCycle) {
     const hashes = hashImages(resolved, graph.parents);
-    for (const r of resolved) images.push(toImage(r, hashes.get(r.name)!, graph.parents.get(r.name) ?? [], graph.platformParents.get(r.name)));
+    const sums = listImageFolders(tree.entries, resolved.map((r) => r.name));
+    for (const r of resolved) {
+      images.push(toImage(r, { hash: hashes.get(r.name)!, parents: graph.parents.get(r.name) ?? [], platformParents: graph.platformParents.get(r.name), sums: sums.get(r.name)! }));
+    }
+    addNestedImages(images);
   }
   const groups = new Map<string, string[]>();
   for (const img of images) for (const g of img.groups) groups.set(g, [...(groups.get(g) ?? []), img.name]);
-  return { settings, images, groups: new Map([...groups].sort((a, b) => compareBytes(a[0], b[0]))), listing: listTree(tree.entries) };
+  const settingsEntry = tree.entries.find((e) => e.path === 'mkimages.yaml');
+  return {
+    settings,
+    images,
+    groups: new Map([...groups].sort((a, b) => compareBytes(a[0], b[0]))),
+    listing: listTree(tree.entries, tree.imagesDir),
+    settingsSums: settingsEntry ? listEntries([settingsEntry], (e) => e.path) : '',
+  };
+}
+
+/** Each image's nestedImages: the images below its folder, in name order. */
+function addNestedImages(images: readonly Image[]): void {
+  const byName = new Map(images.map((i) => [i.name, i]));
+  for (const img of images) {
+    for (let slash = img.name.lastIndexOf('/'); slash > 0; slash = img.name.lastIndexOf('/', slash - 1)) {
+      byName.get(img.name.slice(0, slash))?.nestedImages.push(img.name);
+    }
+  }
 }

@@ -72,11 +72,11 @@ export function indexImages(images: readonly ResolvedImage[]): Index {
 }
 
 /** The in-tree image (and its platform) a reference names; undefined for an external image. */
-function resolveWant(w: Want, child: ResolvedImage, { byName, byPublished }: Index, diags: Diagnostics): ParentRef | undefined {
+function resolveWant(w: Want, child: ResolvedImage, { byName, byPublished }: Index, imagesDir: string, diags: Diagnostics): ParentRef | undefined {
   if (w.kind === 'name') {
     const p = byName.get(w.ref);
     if (!p) {
-      diags.error(w.file, w.line, `dependsOn names no image of this tree, expected a folder name below images/ such as ${shown([...byName.keys()].find((n) => n !== child.name) ?? 'base')}, found ${shown(w.ref)}`);
+      diags.error(w.file, w.line, `dependsOn names no image of this tree, expected a folder name below ${imagesDir}/ such as ${shown([...byName.keys()].find((n) => n !== child.name) ?? 'base')}, found ${shown(w.ref)}`);
       return undefined;
     }
     return { name: p.name };
@@ -181,7 +181,7 @@ function cyclePath(start: string, members: ReadonlySet<string>, edges: Map<strin
   return [start, start];
 }
 
-export function buildGraph(images: readonly ResolvedImage[], index: Index, diags: Diagnostics): Graph {
+export function buildGraph(images: readonly ResolvedImage[], index: Index, imagesDir: string, diags: Diagnostics): Graph {
   const edges = new Map<string, Set<string>>();
   const platformParents = new Map<string, Map<string, ParentRef[]>>();
   /** Where each edge child -> parent was first named, for the message about a cycle. */
@@ -190,7 +190,7 @@ export function buildGraph(images: readonly ResolvedImage[], index: Index, diags
     const parents = new Set<string>();
     const perPlatform = new Map<string, ParentRef[]>(img.platforms.map((p) => [p.key, []]));
     for (const w of wantsOf(img)) {
-      const r = resolveWant(w, img, index, diags);
+      const r = resolveWant(w, img, index, imagesDir, diags);
       if (!r) continue;
       if (r.name === img.name) {
         diags.error(w.file, w.line, `image ${img.name} depends on itself, expected another image, found ${shown(w.ref)}`);

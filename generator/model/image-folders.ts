@@ -24,11 +24,11 @@ function isImageMarker(base: string): boolean {
   return base === 'image.yaml' || isDockerfileName(base);
 }
 
-function checkName(name: string, diags: Diagnostics): boolean {
+function checkName(imagesDir: string, name: string, diags: Diagnostics): boolean {
   const bad = name.split('/').find((c) => !PATH_COMPONENT_RE.test(c));
   if (bad === undefined && name.length <= 255) return true;
   diags.error(
-    `images/${name}`,
+    `${imagesDir}/${name}`,
     undefined,
     `folder name is not a valid repository path, expected lowercase [a-z0-9] words joined by ".", "_", "__" or "-", found ${shown(bad ?? name)}`,
   );
@@ -36,6 +36,7 @@ function checkName(name: string, diags: Diagnostics): boolean {
 }
 
 function markerDirs(tree: RawTree, diags: Diagnostics): Set<string> {
+  const top = tree.imagesDir;
   const dirs = new Set<string>();
   for (const e of tree.entries) {
     if (e.kind !== 'file' && e.kind !== 'link') continue;
@@ -43,11 +44,11 @@ function markerDirs(tree: RawTree, diags: Diagnostics): Set<string> {
     const base = e.path.slice(slash + 1);
     if (!isImageMarker(base)) continue;
     if (e.kind === 'link') {
-      diags.error(`images/${e.path}`, undefined, `is not a regular file, expected a regular file (mkimages never follows links), found a symbolic link to ${shown(e.linkTarget ?? '')}`);
+      diags.error(`${top}/${e.path}`, undefined, `is not a regular file, expected a regular file (mkimages never follows links), found a symbolic link to ${shown(e.linkTarget ?? '')}`);
       continue;
     }
     if (slash < 0) {
-      diags.error(`images/${base}`, undefined, 'is directly in images/, expected it inside an image folder such as images/<name>/');
+      diags.error(`${top}/${base}`, undefined, `is directly in ${top}/, expected it inside an image folder such as ${top}/<name>/`);
       continue;
     }
     dirs.add(e.path.slice(0, slash));
@@ -56,18 +57,19 @@ function markerDirs(tree: RawTree, diags: Diagnostics): Set<string> {
 }
 
 function warnNearMisses(tree: RawTree, dirs: ReadonlySet<string>, diags: Diagnostics): void {
+  const top = tree.imagesDir;
   const inImage = (dir: string) => [...dir.split('/').keys()].some((i) => dirs.has(dir.split('/').slice(0, i + 1).join('/')));
   for (const e of tree.entries) {
     if (e.kind !== 'file') continue;
     const slash = e.path.lastIndexOf('/');
     const base = e.path.slice(slash + 1);
     if (/^image\.ya?ml$/i.test(base) && base !== 'image.yaml') {
-      diags.warn(`images/${e.path}`, undefined, `is not read, expected the name image.yaml, found ${shown(base)}`);
+      diags.warn(`${top}/${e.path}`, undefined, `is not read, expected the name image.yaml, found ${shown(base)}`);
     } else if (slash >= 0 && /^dockerfile/i.test(base) && !isImageMarker(base) && !base.endsWith('.dockerignore') && !inImage(e.path.slice(0, slash))) {
       diags.warn(
-        `images/${e.path}`,
+        `${top}/${e.path}`,
         undefined,
-        `is not read, so images/${e.path.slice(0, slash)} is not an image, expected Dockerfile, Dockerfile_windows or Dockerfile.<arch> (${ARCHES.join(', ')}, x86_64, aarch64), found ${shown(base)}`,
+        `is not read, so ${top}/${e.path.slice(0, slash)} is not an image, expected Dockerfile, Dockerfile_windows or Dockerfile.<arch> (${ARCHES.join(', ')}, x86_64, aarch64), found ${shown(base)}`,
       );
     }
   }
@@ -81,12 +83,12 @@ function warnNearMisses(tree: RawTree, dirs: ReadonlySet<string>, diags: Diagnos
 export function findImageFolders(tree: RawTree, diags: Diagnostics): Map<string, ContextEntry[]> {
   const dirs = markerDirs(tree, diags);
   warnNearMisses(tree, dirs, diags);
-  // An empty images/ is a repository that has no image yet: its (empty) Makefile is valid, so it is a warning.
+  // An empty images dir is a repository that has no image yet: its (empty) Makefile is valid, so it is a warning.
   if (dirs.size === 0) {
-    diags.warn('images', undefined, 'holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none');
+    diags.warn(tree.imagesDir, undefined, 'holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none');
   }
   const folders = new Map<string, ContextEntry[]>();
-  for (const d of [...dirs].sort(compareBytes)) if (checkName(d, diags)) folders.set(d, []);
+  for (const d of [...dirs].sort(compareBytes)) if (checkName(tree.imagesDir, d, diags)) folders.set(d, []);
   for (const e of tree.entries) {
     for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) {
       const owner = folders.get(e.path.slice(0, i));

@@ -74,8 +74,16 @@ function compareParents(a: ParentRef, b: ParentRef): number {
   return compareBytes(a.name, b.name) || compareStrings(a.key ?? '', b.key ?? '');
 }
 
-/** The Image the templates and the catalog see. */
-export function toImage(r: ResolvedImage, hash: string, parents: readonly string[], platformParents: ReadonlyMap<string, ParentRef[]> | undefined): Image {
+/** What the graph, the hashes and the folder listings add to an image. */
+export interface Derived {
+  hash: string;
+  parents: readonly string[];
+  platformParents?: ReadonlyMap<string, ParentRef[]>;
+  sums: string;
+}
+
+/** The Image the templates and the catalog see (nestedImages filled in by the caller). */
+export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums }: Derived): Image {
   return {
     name: r.name,
     dir: r.dir,
@@ -100,5 +108,7 @@ export function toImage(r: ResolvedImage, hash: string, parents: readonly string
     promote: r.promote,
     binStep: r.binStep,
     staged: r.staged,
+    nestedImages: [],
+    sums,
   };
 }

@@ -1,4 +1,4 @@
-// The repository settings: images/mkimages.yaml → Settings. A missing file,
+// The repository settings: <images dir>/mkimages.yaml → Settings. A missing file,
 // or one that cannot be read, gives the defaults (its problems are reported).
 
 import { Diagnostics, shown } from '../diagnostics.js';
@@ -8,9 +8,12 @@ import type { Schemas } from '../schemas.js';
 import type { RawTree } from '../scan/tree.js';
 import type { Settings } from './types.js';
 
-export const SETTINGS_FILE = 'images/mkimages.yaml';
+/** The settings file, relative to the repository root. */
+export function settingsFile(imagesDir: string): string {
+  return `${imagesDir}/mkimages.yaml`;
+}
 
-const DEFAULT_SETTINGS: Settings = {
+const DEFAULT_SETTINGS: Omit<Settings, 'imagesDir'> = {
   defaultPlatforms: [{ os: 'linux', arch: 'amd64' }],
   registry: 'localhost:5000',
   localPrefix: 'mkimages.local',
@@ -35,12 +38,14 @@ const REGISTRY_RE = /^[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._/-]+)?$/;
 const SOURCE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/@%+=-]+$/;
 
 export function readSettings(tree: RawTree, schemas: Schemas, diags: Diagnostics): Settings {
+  const defaults: Settings = { ...DEFAULT_SETTINGS, imagesDir: tree.imagesDir };
   const entry = tree.entries.find((e) => e.path === 'mkimages.yaml' && e.kind === 'file');
-  if (!entry?.content) return { ...DEFAULT_SETTINGS };
+  if (!entry?.content) return defaults;
+  const SETTINGS_FILE = settingsFile(tree.imagesDir);
   const parsed = parseYamlFile<SettingsYaml>(SETTINGS_FILE, entry.content, schemas.settings, diags);
-  if (!parsed) return { ...DEFAULT_SETTINGS };
+  if (!parsed) return defaults;
   const s = parsed.value;
-  const settings: Settings = { ...DEFAULT_SETTINGS, windowsOsVersions: { ...DEFAULT_SETTINGS.windowsOsVersions, ...(s.windowsOsVersions ?? {}) } };
+  const settings: Settings = { ...defaults, windowsOsVersions: { ...DEFAULT_SETTINGS.windowsOsVersions, ...(s.windowsOsVersions ?? {}) } };
   if (s.defaultPlatforms) {
     const platforms: Platform[] = [];
     s.defaultPlatforms.forEach((p, i) => {

@@ -29,9 +29,9 @@ export interface ImageYaml {
 }
 
 export interface ImageSource {
-  /** The folder's path below images/. */
+  /** The folder's path below the images dir. */
   name: string;
-  /** `images/<name>`: where messages about the folder point. */
+  /** `<images dir>/<name>`, relative to the repository root: where messages about the folder point. */
   dir: string;
   /** Every entry below the folder, relative to it: the build context before .dockerignore. */
   entries: ContextEntry[];
@@ -43,7 +43,7 @@ export interface ImageSource {
   baseImages?: BaseImageEntry[];
   /** image.yaml's values (empty without one) and where each was written. */
   yaml: ImageYaml;
-  /** `images/<name>/image.yaml` when there is one. */
+  /** `<dir>/image.yaml` when there is one. */
   yamlFile?: string;
   /** Line of a value of image.yaml (`['buildArgs', 'X']`); undefined without one. */
   lineOf(path: Array<string | number>): number | undefined;
@@ -61,8 +61,8 @@ export function text(entry: TreeEntry | undefined): string | undefined {
 }
 
 /** Undefined when image.yaml is there but cannot be read: nothing else about the image is checked then. */
-export function readImageSource(name: string, entries: ContextEntry[], schemas: Schemas, diags: Diagnostics): ImageSource | undefined {
-  const dir = `images/${name}`;
+export function readImageSource(imagesDir: string, name: string, entries: ContextEntry[], schemas: Schemas, diags: Diagnostics): ImageSource | undefined {
+  const dir = `${imagesDir}/${name}`;
   const at = (f: string) => `${dir}/${f}`;
   const files = new Map<string, TreeEntry>();
   for (const c of entries) {

@@ -5,6 +5,8 @@
 import type { Platform } from '../parse/grammar.js';
 
 export interface Settings {
+  /** The images dir relative to the repository root, forward slashes (`images`, `test/images`); `--images-dir`. */
+  imagesDir: string;
   defaultPlatforms: Platform[];
   registry: string;
   localPrefix: string;
@@ -14,7 +16,7 @@ export interface Settings {
 }
 
 export interface ParentRef {
-  /** Image name (folder path below images/). */
+  /** Image name (folder path below the images dir). */
   name: string;
   /** The parent's platform key this platform needs; undefined when it needs the whole image. */
   key?: string;
@@ -36,8 +38,9 @@ export interface PlatformBuild {
 }
 
 export interface Image {
+  /** The folder's path below the images dir. */
   name: string;
-  /** `images/<name>`. */
+  /** `<imagesDir>/<name>`: the folder relative to the repository root. */
   dir: string;
   publishedName: string;
   version?: string;
@@ -56,6 +59,19 @@ export interface Image {
   binStep: boolean;
   /** Built from a staged copy of the folder: a bin step, or BASEARCH / CROSS_BUILD_ tokens. */
   staged: boolean;
+  /**
+   * Images whose folders lie inside this one (any depth), sorted. Their files
+   * are in this image's build context (so in its H) but not in its `sums`:
+   * this image is fresh when its sums and each of theirs are.
+   */
+  nestedImages: string[];
+  /**
+   * The folder's listing less the nested image folders, exactly as
+   * `cd <root>/<imagesDir> && folderListingCommand(name, nestedImages)`
+   * prints it (hash/fingerprint.ts): NUL-terminated records sorted by
+   * bytes, paths relative to the images dir.
+   */
+  sums: string;
 }
 
 export interface Model {
@@ -64,6 +80,8 @@ export interface Model {
   images: Image[];
   /** Group name → member image names, sorted. */
   groups: Map<string, string[]>;
-  /** Every entry under images/ as make lists it, to tell which folders changed (hash/fingerprint.ts). */
+  /** Every entry under the images dir as listingCommand(imagesDir) prints it, to tell which folders changed (hash/fingerprint.ts). */
   listing: string;
+  /** The settings file's listing as `cd <root>/<imagesDir> && folderListingCommand('mkimages.yaml')` prints it; "" without one. */
+  settingsSums: string;
 }

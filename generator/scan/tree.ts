@@ -1,16 +1,16 @@
-// The only stage that reads the file system. It walks images/ once, without
+// The only stage that reads the file system. It walks the images dir once, without
 // following symbolic links, and returns every entry with what later stages
 // need: a digest of each file's bytes, the target of each link, and the text
 // of the files mkimages interprets. Everything after this is pure.
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export type EntryKind = 'file' | 'dir' | 'link' | 'other';
 
 export interface TreeEntry {
-  /** Path below images/, forward slashes. */
+  /** Path below the images dir, forward slashes. */
   path: string;
   kind: EntryKind;
   /** Owner-executable bit (files only): Docker keeps it, umask does not change it. */
@@ -28,11 +28,13 @@ export interface TreeEntry {
 export interface RawTree {
   /** Repository root, absolute; used only to name things in messages. */
   root: string;
-  /** False when there is no images/ folder at all. */
+  /** The images dir relative to the root, forward slashes (`images`, `test/images`). */
+  imagesDir: string;
+  /** False when there is no images dir at all. */
   exists: boolean;
-  /** Every entry below images/, sorted by path (byte order). */
+  /** Every entry below the images dir, sorted by path (byte order). */
   entries: TreeEntry[];
-  /** Entries that could not be read or named (path below images/, with bytes that are not UTF-8 shown as \xNN). */
+  /** Entries that could not be read or named (path below the images dir, with bytes that are not UTF-8 shown as \xNN). */
   problems?: Array<{ path: string; message: string }>;
 }
 
@@ -125,10 +127,11 @@ function readFile(full: string, keep: boolean): { digest: string; executable: bo
   }
 }
 
-export function readTree(root: string): RawTree {
-  const imagesDir = join(root, 'images');
+/** `dir`: the images dir relative to root (checked by checkImagesDir). */
+export function readTree(root: string, dir = 'images'): RawTree {
+  const imagesDir = join(root, dir);
   if (!existsSync(imagesDir) || !statSync(imagesDir).isDirectory()) {
-    return { root, exists: false, entries: [] };
+    return { root, imagesDir: dir, exists: false, entries: [] };
   }
   const entries: TreeEntry[] = [];
   const problems: Array<{ path: string; message: string }> = [];
@@ -180,5 +183,28 @@ export function readTree(root: string): RawTree {
     }
   };
   walk('');
-  return { root, exists: true, entries: sortByBytes(entries, (e) => e.path), problems: sortByBytes(problems, (p) => p.path) };
+  return { root, imagesDir: dir, exists: true, entries: sortByBytes(entries, (e) => e.path), problems: sortByBytes(problems, (p) => p.path) };
+}
+
+// Kept to characters that make, sh, find -path and awk all take literally.
+const DIR_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/**
+ * The images dir (`--images-dir`, absolute or relative to root) as a path
+ * relative to root with forward slashes, or what is wrong with it: it must
+ * lie below the root, outside generated/, and be spelt with letters,
+ * digits, ".", "_" and "-" only, since make and sh read it as it is.
+ */
+export function checkImagesDir(root: string, dir: string): { dir: string } | { problem: string } {
+  const rel = relative(resolve(root), resolve(root, dir)).split(sep).join('/');
+  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) {
+    return { problem: `--images-dir ${JSON.stringify(dir)} is not below the repository root ${JSON.stringify(root)}, expected a folder inside it such as images or test/images` };
+  }
+  if (!rel.split('/').every((c) => DIR_COMPONENT.test(c))) {
+    return { problem: `--images-dir ${JSON.stringify(dir)} has characters make or sh would read, expected folder names of letters, digits, ".", "_" and "-", found ${JSON.stringify(rel)}` };
+  }
+  if (rel === 'generated' || rel.startsWith('generated/')) {
+    return { problem: `--images-dir ${JSON.stringify(dir)} is inside generated/, expected a folder outside the generated output` };
+  }
+  return { dir: rel };
 }
