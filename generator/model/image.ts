@@ -91,13 +91,14 @@ export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums
     version: r.version,
     tag: r.version ?? (r.mirror ? (parseReference(r.mirror)?.tag ?? hash) : hash),
     hash,
-    platforms: r.platforms.map(({ platform, key, spec, dockerfile, baseImage, runsOnTarget }) => ({
+    platforms: r.platforms.map(({ platform, key, spec, dockerfile, baseImage, runsOnTarget, osVersionFull }) => ({
       platform,
       key,
       spec,
       dockerfile,
       baseImage,
       runsOnTarget,
+      ...(osVersionFull !== undefined ? { osVersionFull } : {}),
       parents: [...(platformParents?.get(key) ?? [])].sort(compareParents),
     })),
     buildArgs: r.buildArgs,

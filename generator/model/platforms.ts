@@ -6,6 +6,7 @@ import { Diagnostics } from '../diagnostics.js';
 import { checkReference, REGISTRY_TOKEN } from '../parse/baseimage.js';
 import type { ParsedDockerfile } from '../parse/dockerfile.js';
 import { ARCH_ALIASES, comparePlatforms, platformKey, platformSpec, type Platform } from '../parse/grammar.js';
+import { unknownOsVersionMessage, windowsOsVersionFull } from './settings.js';
 import { yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
 import type { PlatformBuild, Settings } from './types.js';
 
@@ -106,6 +107,12 @@ export function planPlatforms(src: ImageSource, settings: Settings, diags: Diagn
     }
     const ignoreFile = files.has(`${dockerfile}.dockerignore`) ? `${dockerfile}.dockerignore` : files.has('.dockerignore') ? '.dockerignore' : '';
     const parsed = src.parsed.get(dockerfile);
+    const osVersionFull = p.os === 'windows' ? windowsOsVersionFull(settings, p.osVersion!) : undefined;
+    if (p.os === 'windows' && osVersionFull === undefined) {
+      // A default platform is reported once, in mkimages.yaml (settings.ts).
+      const where = declaredAt(p);
+      if (where) diags.warn(where.file, where.line, unknownOsVersionMessage(settings, p.osVersion!, platformSpec(p)));
+    }
     plans.push({
       platform: p,
       key,
@@ -116,6 +123,7 @@ export function planPlatforms(src: ImageSource, settings: Settings, diags: Diagn
       baseImage: baseImages.get(key)?.ref,
       parsed,
       runsOnTarget: runsOnTarget(parsed),
+      osVersionFull,
     });
   }
   if (missingDefaults.length > 0) {

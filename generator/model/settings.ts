@@ -2,7 +2,7 @@
 // or one that cannot be read, gives the defaults (its problems are reported).
 
 import { Diagnostics, shown } from '../diagnostics.js';
-import { comparePlatforms, parsePlatform, parseReference, type Platform } from '../parse/grammar.js';
+import { comparePlatforms, parsePlatform, parseReference, platformSpec, type Platform } from '../parse/grammar.js';
 import { parseYamlFile } from '../parse/yaml-file.js';
 import type { Schemas } from '../schemas.js';
 import type { RawTree } from '../scan/tree.js';
@@ -13,16 +13,45 @@ export function settingsFile(imagesDir: string): string {
   return `${imagesDir}/mkimages.yaml`;
 }
 
+/**
+ * The full os.version (what a manifest list's `platform.os.version` holds) of
+ * each Windows version Kubernetes has built, as Microsoft's nanoserver and
+ * servercore images report it: for the versions out of support, their last
+ * build (1903: December 2020; 1909: May 2021, KB5003169; 2004: December
+ * 2021, KB5008212; 20H2: August 2022); for the LTSC releases, the December
+ * 2024 builds. 1809 and ltsc2019 are the same release (build 17763).
+ * mkimages.yaml windowsOsVersions overrides any of them, or adds others.
+ */
+export const WINDOWS_OS_VERSIONS: Readonly<Record<string, string>> = {
+  '1809': '10.0.17763.6659',
+  '1903': '10.0.18362.1256',
+  '1909': '10.0.18363.1556',
+  '2004': '10.0.19041.1415',
+  '20H2': '10.0.19042.1889',
+  ltsc2019: '10.0.17763.6659',
+  ltsc2022: '10.0.20348.2966',
+  ltsc2025: '10.0.26100.2605',
+};
+
 const DEFAULT_SETTINGS: Omit<Settings, 'imagesDir'> = {
   defaultPlatforms: [{ os: 'linux', arch: 'amd64' }],
   registry: 'localhost:5000',
   localPrefix: 'mkimages.local',
-  windowsOsVersions: {
-    ltsc2019: '10.0.17763.6659',
-    ltsc2022: '10.0.20348.2966',
-    ltsc2025: '10.0.26100.2605',
-  },
+  windowsOsVersions: WINDOWS_OS_VERSIONS,
 };
+
+/** The full os.version of a Windows os_version (built-in table or mkimages.yaml), or undefined. */
+export function windowsOsVersionFull(settings: Settings, osVersion: string): string | undefined {
+  return Object.hasOwn(settings.windowsOsVersions, osVersion) ? settings.windowsOsVersions[osVersion] : undefined;
+}
+
+/** The warning about a Windows platform whose full os.version is known to neither the table nor mkimages.yaml. */
+export function unknownOsVersionMessage(settings: Settings, osVersion: string, spec: string): string {
+  return (
+    `no full os.version is known for the Windows version ${shown(osVersion)} of ${spec}, so make reads it from the base image's manifest (and stops if that does not say), ` +
+    `expected one of ${Object.keys(settings.windowsOsVersions).join(', ')} or windowsOsVersions.${osVersion} in ${settingsFile(settings.imagesDir)}, found ${shown(osVersion)}`
+  );
+}
 
 /** mkimages.yaml as written (schema/mkimages.schema.json). */
 interface SettingsYaml {
@@ -54,6 +83,13 @@ export function readSettings(tree: RawTree, schemas: Schemas, diags: Diagnostics
       else platforms.push(r);
     });
     if (platforms.length > 0) settings.defaultPlatforms = platforms.sort(comparePlatforms);
+    // A default Windows platform is declared here, so this is where its os.version is missed.
+    s.defaultPlatforms.forEach((p, i) => {
+      const r = parsePlatform(p);
+      if (typeof r !== 'string' && r.os === 'windows' && windowsOsVersionFull(settings, r.osVersion!) === undefined) {
+        diags.warn(SETTINGS_FILE, parsed.lineOf(['defaultPlatforms', i]), unknownOsVersionMessage(settings, r.osVersion!, platformSpec(r)));
+      }
+    });
   }
   if (s.registry !== undefined) {
     if (!REGISTRY_RE.test(s.registry)) {

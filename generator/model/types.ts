@@ -11,7 +11,7 @@ export interface Settings {
   registry: string;
   localPrefix: string;
   source?: string;
-  /** os_version → full Windows os.version, for manifest annotations. */
+  /** os_version → full Windows os.version, for manifest annotations: the built-in table (model/settings.ts) with mkimages.yaml's windowsOsVersions over it. */
   windowsOsVersions: Record<string, string>;
 }
 
@@ -35,6 +35,13 @@ export interface PlatformBuild {
   parents: ParentRef[];
   /** The Dockerfile runs RUN steps on the target platform (emulated for a foreign arch). */
   runsOnTarget: boolean;
+  /**
+   * Windows only: the full os.version of platform.osVersion (`10.0.20348.2966`),
+   * from Settings.windowsOsVersions; undefined when neither the built-in table
+   * nor mkimages.yaml knows it (a warning said so): read it from the base
+   * image's manifest at make time.
+   */
+  osVersionFull?: string;
 }
 
 export interface Image {

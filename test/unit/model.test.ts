@@ -141,3 +141,56 @@ describe('Kubernetes bin step', () => {
     ]);
   });
 });
+
+describe('Windows os.version', () => {
+  it('comes from the built-in table, mkimages.yaml overrides it, and an unknown version is a warning naming it where it was declared', () => {
+    const { model, messages } = modelOf({
+      'images/mkimages.yaml': 'defaultPlatforms:\n  - linux/amd64\n  - windows/amd64/ltsc2030\nwindowsOsVersions:\n  ltsc2022: 10.0.20348.9999\n  insider: 10.0.27000.1\n',
+      'images/k8s/BASEIMAGE': [
+        'linux/amd64=busybox:1.36',
+        'windows/amd64/1809=mcr.microsoft.com/windows/nanoserver:1809',
+        'windows/amd64/1903=mcr.microsoft.com/windows/nanoserver:1903',
+        'windows/amd64/1909=mcr.microsoft.com/windows/nanoserver:1909',
+        'windows/amd64/2004=mcr.microsoft.com/windows/nanoserver:2004',
+        'windows/amd64/20H2=mcr.microsoft.com/windows/nanoserver:20H2',
+        'windows/amd64/ltsc2019=mcr.microsoft.com/windows/nanoserver:ltsc2019',
+        'windows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022',
+        'windows/amd64/ltsc2025=mcr.microsoft.com/windows/nanoserver:ltsc2025',
+        'windows/amd64/insider=mcr.microsoft.com/windows/nanoserver:insider',
+        'windows/amd64/21H1=mcr.microsoft.com/windows/nanoserver:21H1',
+        '',
+      ].join('\n'),
+      'images/k8s/Dockerfile': 'ARG BASEIMAGE\nFROM $BASEIMAGE\n',
+      'images/listed/Dockerfile_windows': 'FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\n',
+      'images/listed/image.yaml': 'platforms:\n  - windows/amd64/ltsc2022\n  - windows/amd64/next\n',
+      'images/linux/Dockerfile': 'FROM scratch\n',
+    });
+    const known = 'expected one of 1809, 1903, 1909, 2004, 20H2, ltsc2019, ltsc2022, ltsc2025, insider';
+    const unknown = (v: string) =>
+      `no full os.version is known for the Windows version "${v}" of windows/amd64/${v}, so make reads it from the base image's manifest (and stops if that does not say), ${known} or windowsOsVersions.${v} in images/mkimages.yaml, found "${v}"`;
+    expect(messages).toEqual([
+      `images/k8s/BASEIMAGE:11: warning: ${unknown('21H1')}`,
+      `images/listed/image.yaml:3: warning: ${unknown('next')}`,
+      `images/mkimages.yaml:3: warning: ${unknown('ltsc2030')}`,
+    ]);
+    expect(img(model, 'k8s').platforms.map((p) => [p.key, p.osVersionFull])).toEqual([
+      ['linux-amd64', undefined],
+      ['windows-amd64-1809', '10.0.17763.6659'],
+      ['windows-amd64-1903', '10.0.18362.1256'],
+      ['windows-amd64-1909', '10.0.18363.1556'],
+      ['windows-amd64-2004', '10.0.19041.1415'],
+      ['windows-amd64-20H2', '10.0.19042.1889'],
+      ['windows-amd64-21H1', undefined],
+      ['windows-amd64-insider', '10.0.27000.1'],
+      ['windows-amd64-ltsc2019', '10.0.17763.6659'],
+      ['windows-amd64-ltsc2022', '10.0.20348.9999'],
+      ['windows-amd64-ltsc2025', '10.0.26100.2605'],
+    ]);
+    expect(img(model, 'listed').platforms.map((p) => [p.key, p.osVersionFull])).toEqual([
+      ['windows-amd64-ltsc2022', '10.0.20348.9999'],
+      ['windows-amd64-next', undefined],
+    ]);
+    expect(model.settings.windowsOsVersions.ltsc2022).toBe('10.0.20348.9999');
+    expect(model.settings.windowsOsVersions['20H2']).toBe('10.0.19042.1889');
+  });
+});
