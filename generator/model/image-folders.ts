@@ -8,7 +8,7 @@ import { ARCH_ALIASES, ARCHES, PATH_COMPONENT_RE } from '../parse/grammar.js';
 import { compareBytes, type RawTree } from '../scan/tree.js';
 
 /** `Dockerfile.arm64` / `Dockerfile.aarch64` → arm64; undefined for any other name. */
-function dockerfileArch(base: string): string | undefined {
+export function dockerfileArch(base: string): string | undefined {
   if (!base.startsWith('Dockerfile.')) return undefined;
   const suffix = base.slice('Dockerfile.'.length);
   const arch = ARCH_ALIASES[suffix] ?? suffix;

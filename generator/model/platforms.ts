@@ -1,12 +1,16 @@
 // Each image's platforms and the Dockerfile (and ignore file) per platform.
-// Platforms come from image.yaml, else the base image keys, else the
-// repository's defaults; the Dockerfile is the most specific one present.
+// Platforms come from image.yaml, else the base image keys, else they follow
+// the Dockerfiles: each Dockerfile.<arch> (gVisor: x86_64, aarch64) is
+// linux/<arch>, and the repository's default platforms apply where a plain
+// Dockerfile (or Dockerfile_windows, for Windows) covers them. The
+// Dockerfile of a platform is the most specific one present.
 
 import { Diagnostics } from '../diagnostics.js';
 import { checkReference, REGISTRY_TOKEN } from '../parse/baseimage.js';
 import type { ParsedDockerfile } from '../parse/dockerfile.js';
 import { ARCH_ALIASES, comparePlatforms, platformKey, platformSpec, type Platform } from '../parse/grammar.js';
 import { unknownOsVersionMessage, windowsOsVersionFull } from './settings.js';
+import { dockerfileArch } from './image-folders.js';
 import { yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
 import type { PlatformBuild, Settings } from './types.js';
 
@@ -47,16 +51,30 @@ export function baseImagesAt(src: ImageSource): Map<string, Where> {
   return out;
 }
 
+/** Whether the image names its platforms (image.yaml platforms, BASEIMAGE or baseImage) rather than following its Dockerfiles. */
+function namesPlatforms(src: ImageSource): boolean {
+  return src.yaml.platforms !== undefined || baseImagesOf(src).size > 0;
+}
+
 /** The platforms an image is built for, sorted. */
 function platformsOf(src: ImageSource, settings: Settings): Platform[] {
   const listed = yamlPlatforms(src);
   let platforms: Platform[];
   if (listed) platforms = listed.filter((p): p is Platform => typeof p !== 'string');
+  else if (baseImagesOf(src).size > 0) platforms = [...baseImagesOf(src).values()].map((b) => b.platform);
   else {
-    const bases = baseImagesOf(src);
-    platforms = bases.size > 0 ? [...bases.values()].map((b) => b.platform) : settings.defaultPlatforms;
+    const byKey = new Map<string, Platform>();
+    for (const p of settings.defaultPlatforms) {
+      const covered = src.files.has('Dockerfile') || (p.os === 'windows' && src.files.has('Dockerfile_windows'));
+      if (covered) byKey.set(platformKey(p), p);
+    }
+    for (const f of src.dockerfiles) {
+      const arch = dockerfileArch(f);
+      if (arch !== undefined && !byKey.has(`linux-${arch}`)) byKey.set(`linux-${arch}`, { os: 'linux', arch });
+    }
+    platforms = [...byKey.values()];
   }
-  return [...platforms].sort(comparePlatforms);
+  return platforms.sort(comparePlatforms);
 }
 
 /** Dockerfiles that can build a platform, most specific first. */
@@ -85,7 +103,7 @@ export function planPlatforms(src: ImageSource, settings: Settings, diags: Diagn
   const { files, dir } = src;
   const baseImages = baseImagesOf(src);
   const baseAt = baseImagesAt(src);
-  // Where a platform without a Dockerfile was asked for (defaults are asked for nowhere).
+  // Where a platform the image names was asked for.
   const declaredAt = (p: Platform): (Where & { source: string }) | undefined => {
     const key = platformKey(p);
     const i = (yamlPlatforms(src) ?? []).findIndex((q) => typeof q !== 'string' && platformKey(q) === key);
@@ -94,15 +112,24 @@ export function planPlatforms(src: ImageSource, settings: Settings, diags: Diagn
     return b ? { ...b, source: 'a base image key' } : undefined;
   };
   const plans: PlatformPlan[] = [];
-  const missingDefaults: string[] = [];
-  for (const p of platformsOf(src, settings)) {
+  const platforms = platformsOf(src, settings);
+  if (platforms.length === 0 && !namesPlatforms(src)) {
+    // Dockerfile_windows alone, and no Windows default platform.
+    const present = [...src.dockerfiles].sort();
+    diags.error(
+      present.length > 0 ? `${dir}/${present[0]}` : dir,
+      undefined,
+      `cannot build the repository's default platforms ${settings.defaultPlatforms.map(platformSpec).join(', ')} (the image names no platforms), expected a Dockerfile or Dockerfile.<arch> for them, or the image's platforms in BASEIMAGE or image.yaml platforms:, found only ${present.join(', ')}`,
+    );
+  }
+  for (const p of platforms) {
     const key = platformKey(p);
     const dockerfile = candidates(p).find((c) => files.has(c));
     if (!dockerfile) {
-      const where = declaredAt(p);
+      // Only a platform the image names can lack one: the others follow the Dockerfiles.
+      const where = declaredAt(p)!;
       const found = src.dockerfiles.length > 0 ? `only ${[...src.dockerfiles].sort().join(', ')}` : 'none';
-      if (where) diags.error(where.file, where.line, `no Dockerfile for ${platformSpec(p)} (${where.source}), expected one of ${candidates(p).join(', ')} in ${dir}, found ${found}`);
-      else missingDefaults.push(platformSpec(p));
+      diags.error(where.file, where.line, `no Dockerfile for ${platformSpec(p)} (${where.source}), expected one of ${candidates(p).join(', ')} in ${dir}, found ${found}`);
       continue;
     }
     const ignoreFile = files.has(`${dockerfile}.dockerignore`) ? `${dockerfile}.dockerignore` : files.has('.dockerignore') ? '.dockerignore' : '';
@@ -125,15 +152,6 @@ export function planPlatforms(src: ImageSource, settings: Settings, diags: Diagn
       runsOnTarget: runsOnTarget(parsed),
       osVersionFull,
     });
-  }
-  if (missingDefaults.length > 0) {
-    // Reported once, at the Dockerfile that is there (Dockerfile_windows alone, or Dockerfile.<arch>).
-    const present = [...src.dockerfiles].sort();
-    diags.error(
-      present.length > 0 ? `${dir}/${present[0]}` : dir,
-      undefined,
-      `cannot build the repository's default platforms ${missingDefaults.join(', ')} (the image names no platforms), expected a Dockerfile or Dockerfile.<arch> for them, or the image's platforms in BASEIMAGE or image.yaml platforms:, found only ${present.join(', ')}`,
-    );
   }
   return plans;
 }

@@ -309,7 +309,7 @@ export const CASES: Case[] = [
     expected: ['images/e/Dockerfile:2: has no FROM, expected a FROM instruction before any other, found ARG'],
   },
   {
-    name: 'Dockerfile.<arch> that no platform uses, without FROM',
+    name: 'Dockerfile.<arch> without FROM',
     files: { 'images/e/Dockerfile': df, 'images/e/Dockerfile.arm64': '# later\n' },
     expected: ['images/e/Dockerfile.arm64:1: has no FROM, expected a FROM instruction before any other, found only comments'],
   },

@@ -194,3 +194,44 @@ describe('Windows os.version', () => {
     expect(model.settings.windowsOsVersions['20H2']).toBe('10.0.19042.1889');
   });
 });
+
+describe('platforms follow the Dockerfiles', () => {
+  it('Dockerfile.<arch> adds its architecture; default platforms apply where a plain Dockerfile covers them', () => {
+    const { model, messages } = modelOf({
+      'images/mkimages.yaml': 'defaultPlatforms: [linux/amd64, linux/arm64, windows/amd64/ltsc2022]\n',
+      'images/x86only/Dockerfile.x86_64': 'FROM scratch\n',
+      'images/armonly/Dockerfile.aarch64': 'FROM scratch\n',
+      'images/both/Dockerfile.x86_64': 'FROM scratch\n',
+      'images/both/Dockerfile.aarch64': 'FROM scratch\n',
+      'images/plain/Dockerfile': 'FROM scratch\n',
+      'images/override/Dockerfile': 'FROM scratch\n',
+      'images/override/Dockerfile.aarch64': 'FROM scratch\n',
+      'images/extra/Dockerfile': 'FROM scratch\n',
+      'images/extra/Dockerfile.s390x': 'FROM scratch\n',
+      'images/win/Dockerfile_windows': 'FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\n',
+      'images/win/Dockerfile.amd64': 'FROM scratch\n',
+    });
+    expect(messages).toEqual([]);
+    const dockerfiles = (name: string) => img(model, name).platforms.map((p) => `${p.key}=${p.dockerfile}`);
+    expect(dockerfiles('x86only')).toEqual(['linux-amd64=Dockerfile.x86_64']);
+    expect(dockerfiles('armonly')).toEqual(['linux-arm64=Dockerfile.aarch64']);
+    expect(dockerfiles('both')).toEqual(['linux-amd64=Dockerfile.x86_64', 'linux-arm64=Dockerfile.aarch64']);
+    expect(dockerfiles('plain')).toEqual(['linux-amd64=Dockerfile', 'linux-arm64=Dockerfile', 'windows-amd64-ltsc2022=Dockerfile']);
+    expect(dockerfiles('override')).toEqual(['linux-amd64=Dockerfile', 'linux-arm64=Dockerfile.aarch64', 'windows-amd64-ltsc2022=Dockerfile']);
+    expect(dockerfiles('extra')).toEqual(['linux-amd64=Dockerfile', 'linux-arm64=Dockerfile', 'linux-s390x=Dockerfile.s390x', 'windows-amd64-ltsc2022=Dockerfile']);
+    expect(dockerfiles('win')).toEqual(['linux-amd64=Dockerfile.amd64', 'windows-amd64-ltsc2022=Dockerfile_windows']);
+  });
+
+  it('platforms the image names still need a Dockerfile each', () => {
+    const { model, messages } = modelOf({
+      'images/named/Dockerfile.x86_64': 'FROM scratch\n',
+      'images/named/image.yaml': 'platforms: [linux/amd64]\n',
+      'images/based/Dockerfile.aarch64': 'ARG BASEIMAGE\nFROM $BASEIMAGE\n',
+      'images/based/BASEIMAGE': 'linux/arm64=arm64v8/busybox:1.36\nlinux/amd64=busybox:1.36\n',
+    });
+    expect(img(model, 'named').platforms.map((p) => p.key)).toEqual(['linux-amd64']);
+    expect(messages).toEqual([
+      'images/based/BASEIMAGE:2: no Dockerfile for linux/amd64 (a base image key), expected one of Dockerfile.amd64, Dockerfile.x86_64, Dockerfile in images/based, found only Dockerfile.aarch64',
+    ]);
+  });
+});
