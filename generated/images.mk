@@ -23,6 +23,11 @@ CHECK_EMULATION       ?= yes
 REGISTRY_JOBS         ?= 8
 SOURCE_URL            ?= 
 HOST_ARCH             ?= $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(firstword $(subst -, ,$(MAKE_HOST)))))
+WINDOWS_OS_VERSION_1809 ?= 10.0.17763.6659
+WINDOWS_OS_VERSION_1903 ?= 10.0.18362.1256
+WINDOWS_OS_VERSION_1909 ?= 10.0.18363.1556
+WINDOWS_OS_VERSION_2004 ?= 10.0.19041.1415
+WINDOWS_OS_VERSION_20H2 ?= 10.0.19042.1889
 WINDOWS_OS_VERSION_ltsc2019 ?= 10.0.17763.6659
 WINDOWS_OS_VERSION_ltsc2022 ?= 10.0.20348.2966
 WINDOWS_OS_VERSION_ltsc2025 ?= 10.0.26100.2605
@@ -88,7 +93,7 @@ TLS_VERIFY = $(if $(call insecure,$(REGISTRY)), --tls-verify=false)
 # platform reaches the registry (PUBLISH, then PUSH when it is a second step),
 # and the labels every image carries.
 BUILD.buildx  = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER)) --provenance=false --sbom=false
-BUILD.docker  = DOCKER_BUILDKIT=1 $(DOCKER) build
+BUILD.docker  = DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(DOCKER) build
 BUILD.podman  = $(DOCKER) build
 BUILD         = $(BUILD.$(BUILDER))
 BUILD_ARGS    = --build-arg REGISTRY=$(REGISTRY) --build-arg LOCAL_PREFIX=$(LOCAL_PREFIX)
@@ -150,7 +155,7 @@ closure = $(sort $(foreach i,$1,$($i_CLOSURE)))
 # $(call script,ARGS,LINES): mkimages.sh ARGS with LINES in the plan file.
 script  = $(file >$(PLAN_FILE),$2)$(shell $(MKIMAGES_SH) $1 $(PLAN_FILE); rm -f $(PLAN_FILE))
 # $(call check-fresh,IMAGES): fails the run when a folder of IMAGES changed.
-check-fresh = $(call report-stale,$(if $(filter-out $(FRESH_CHECKED),$1),$(call script,fresh $(MKIMAGES_ROOT)$(IMAGES_DIR),mkimages.yaml 6c65f28f8fd0f29ef27b50fe9305185ad7ff9debd85ac77d10821a4f763d40fc$(newline)$(foreach i,$(filter-out $(FRESH_CHECKED),$1),$i $($i_SUM)$($i_NESTED)$(newline)))))$(eval FRESH_CHECKED += $1)
+check-fresh = $(call report-stale,$(if $(filter-out $(FRESH_CHECKED),$1),$(call script,fresh $(MKIMAGES_ROOT)$(IMAGES_DIR),mkimages.yaml 6c65f28f8fd0f29ef27b50fe9305185ad7ff9debd85ac77d10821a4f763d40fc$(newline)$(foreach i,$(filter-out $(FRESH_CHECKED),$1),$i $($i_SUM) $($i_NESTED)$(newline)))))$(eval FRESH_CHECKED += $1)
 report-stale = $(if $1,$(error mkimages: $(IMAGES_DIR)/$(firstword $1) changed since generated/images.mk was written$(comma) so the tags of $(firstword $1) would lie$(if $(word 2,$1), (and of: $(wordlist 2,99999,$1))): run 'npm run generate' (and commit generated/) before building$(comma) pushing or loading it))
 
 # ---------------------------------------------------------------------------
@@ -171,7 +176,7 @@ unreachable-check = $(foreach i,$1,$(if $(S.$i@unreachable),$(error mkimages: th
 publish-keys = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(S.$1@has-$k),,$(if $(call can-publish,$k),$k)))
 # $(call list-keys,IMAGE): every platform the list holds after this run: those
 # already published for this H and those published now (a list never shrinks).
-list-keys  = $(foreach k,$($1_PLATFORMS),$(if $(or $(S.$1@has-$k),$(filter $k,$(call publish-keys,$1))),$k))
+list-keys  = $(strip $(foreach k,$($1_PLATFORMS),$(if $(or $(S.$1@has-$k),$(filter $k,$(call publish-keys,$1))),$k)))
 complete   = $(if $(filter-out $(call list-keys,$1),$($1_PLATFORMS)),,y)
 other-hash = $(OTHER.$1)
 refuse     = $(if $(or $(published),$(forcing)),,$(if $(S.$1@tag-foreign),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) was published by another tool (its images carry no mkimages content label); run 'make adopt-$1' to take it over without a rebuild$(comma) or push with FORCE=1 to overwrite it),$(if $(call other-hash,$1),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) is already published with other content ($(call other-hash,$1)) and $1 has changed (its content is now $($1_HASH)): bump the version in $($1_DIR) (VERSION or image.yaml) and run 'npm run generate'$(comma) or push with FORCE=1 to overwrite $($1_TAG)))))
@@ -339,7 +344,9 @@ GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
 goal-name    = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$1)))))))
 # $(call goal-images,GOALS): the images GOALS name.
 goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter group-%,$n),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))
-PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter push-% adopt-%,$(GOALS)))))
+# A named buildx builder cannot see this engine's images: a build there
+# pushes the in-tree parents first, so they are planned as pushes too.
+PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter push-% adopt-%,$(GOALS)) $(if $(BUILDX_BUILDER),$(filter build-% rebuild-% load-% save-%,$(GOALS))))))
 LOAD_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter load-% save-%,$(GOALS)))))
 PLAN_IMAGES  := $(sort $(PUSH_IMAGES) $(LOAD_IMAGES) $(call closure,$(call goal-images,$(filter build-% rebuild-% mirror-%,$(GOALS)))))
 $(call check-fresh,$(PLAN_IMAGES))

@@ -84,9 +84,9 @@ labels() {
     cat "$err" >&2; rm -f "$err"; return 2
   fi
   rm -f "$err"
-  # One image config per `"rootfs":`; Go and skopeo print JSON maps with
-  # sorted keys, so within one config the label follows nothing of another.
-  printf '%s' "$out" | sed 's/"rootfs":/\n&/g' | sed 1d | while IFS= read -r config; do
+  # One image config per `"rootfs":`, which follows its `"config"` (labels
+  # included) in the order Go and skopeo print an image config: cut after each.
+  printf '%s' "$out" | tr -d '\n' | sed 's/"rootfs":/&\n/g' | sed '$d' | while IFS= read -r config; do
     h=$(printf '%s' "$config" | grep -o "\"$LABEL\": *\"[0-9a-f]*\"" | head -n 1 | sed 's/.*"\([0-9a-f]*\)"$/\1/')
     echo "${h:--}"
   done

@@ -171,7 +171,7 @@ function imageView(img: Image, model: Model, sums: Map<string, string>, byName: 
       const staged = (kind: string) => `$(RUN_DIR)/${kind}/${img.name}/${p.key}`;
       const baseImage = p.baseImage ? baseImageForMake(p.baseImage) : '';
       const args: string[] = [];
-      if (baseImage) args.push(`--build-arg BASEIMAGE=$(${img.name}_BASEIMAGE_${p.key})`);
+      if (baseImage) args.push(`--build-arg 'BASEIMAGE=$(${img.name}_BASEIMAGE_${p.key})'`);
       if (osVersion) args.push(`--build-arg OS_VERSION=${osVersion}`);
       const annotate = [`--os ${os}`, `--arch ${arch}`];
       if (osVersion) {

@@ -48,7 +48,7 @@ describe('make -n on the goldens', () => {
     expect(r.status).toBe(0);
     const builds = r.lines.filter((l) => l.includes(' build --platform'));
     expect(builds.map((l) => /-f (\S+)/.exec(l)?.[1])).toEqual(['images/busybox/Dockerfile', 'images/agnhost/Dockerfile', 'images/kitten/Dockerfile']);
-    expect(builds.every((l) => l.includes(`DOCKER_BUILDKIT=1 ${FAKE_DOCKER} build --platform linux/amd64 `))).toBe(true);
+    expect(builds.every((l) => l.includes(`DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 ${FAKE_DOCKER} build --platform linux/amd64 `))).toBe(true);
     const kitten = builds[2];
     expect(kitten).toContain("--build-arg 'BASEIMAGE=127.0.0.1:5000/e2e/agnhost:2.52-linux-amd64'");
     expect(kitten).toContain('--build-arg REGISTRY=127.0.0.1:5000/e2e');
@@ -78,37 +78,42 @@ describe('make -n on the goldens', () => {
   it('pushes every platform, then the manifest list :TAG and the content tag :H (classic)', () => {
     const r = plan('kubernetes', ['push-httpd']);
     const text = r.lines.join('\n');
-    expect(text).toContain('manifest inspect --insecure 127.0.0.1:5000/e2e/httpd:');
+    // The registry was asked (through the stand-in's imagetools) what it holds.
+    expect(r.calls.some((c) => c.startsWith("'buildx' 'imagetools' 'inspect' '127.0.0.1:5000/e2e/httpd:"))).toBe(true);
     expect(text).toMatch(/push 127\.0\.0\.1:5000\/e2e\/httpd:2\.4\.38-4-linux-amd64/);
     expect(text).toMatch(/push 127\.0\.0\.1:5000\/e2e\/httpd:2\.4\.38-4-linux-arm64/);
     expect(text).toContain('manifest create --insecure 127.0.0.1:5000/e2e/httpd:2.4.38-4 127.0.0.1:5000/e2e/httpd:2.4.38-4-linux-amd64 127.0.0.1:5000/e2e/httpd:2.4.38-4-linux-arm64');
-    expect(text).toMatch(/manifest create --insecure 127\.0\.0\.1:5000\/e2e\/httpd:[0-9a-f]{16} 127\.0\.0\.1:5000\/e2e\/httpd:2\.4\.38-4-linux-amd64/);
     expect(text).toContain('manifest push --purge --insecure 127.0.0.1:5000/e2e/httpd:2.4.38-4');
+    // One command a line, and the content tag last: a copy of the list.
+    expect(r.lines.filter((l) => l.includes(' && ') || l.includes('; '))).toEqual([]);
+    expect(index(r.lines, /mkimages\.sh copy imagetools \S+ 127\.0\.0\.1:5000\/e2e\/httpd:2\.4\.38-4 127\.0\.0\.1:5000\/e2e\/httpd:[0-9a-f]{16}$/)).toBe(r.lines.length - 3);
     // The parent is pushed before the child that names it in BASEIMAGE.
     const k = plan('kubernetes', ['push-kitten']).lines;
-    expect(index(k, /pushing busybox/)).toBeLessThan(index(k, /pushing agnhost/));
-    expect(index(k, /pushing agnhost/)).toBeLessThan(index(k, /pushing kitten/));
+    expect(index(k, /building busybox \(/)).toBeLessThan(index(k, /building agnhost \(/));
+    expect(index(k, /publishing the list \S+\/agnhost:/)).toBeLessThan(index(k, /building kitten \(/));
   });
 
   it('with buildx, pushes Linux with --push and Windows into the registry, annotated with os.version', () => {
     const r = plan('kubernetes', ['push-busybox'], { FAKE_DOCKER_BUILDX: '1' });
     const text = r.lines.join('\n');
-    expect(text).toMatch(/buildx build --provenance=false --sbom=false --platform linux\/amd64 -f images\/busybox\/Dockerfile .* -t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-linux-amd64 --push/);
+    expect(text).toMatch(/buildx build --provenance=false --sbom=false --push --platform linux\/amd64 -f images\/busybox\/Dockerfile .* -t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-linux-amd64 images\/busybox$/m);
     expect(text).toMatch(
-      /buildx build --provenance=false --sbom=false --platform windows\/amd64 -f images\/busybox\/Dockerfile_windows .*--build-arg OS_VERSION=ltsc2022 .* -t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022 --output=type=registry/,
+      /buildx build --provenance=false --sbom=false --output=type=registry --platform windows\/amd64 -f images\/busybox\/Dockerfile_windows .*--build-arg OS_VERSION=ltsc2022 .* -t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022 images\/busybox$/m,
     );
-    // os.version: read from the base image's manifest, else the table (the stand-in has no manifest for it).
-    expect(text).toMatch(
-      /manifest annotate --os windows --arch amd64 --os-version "\$\(\S+ manifest inspect --verbose mcr\.microsoft\.com\/windows\/nanoserver:ltsc2022 .*\|\| echo 10\.0\.20348\.2966\)" 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022/,
-    );
+    // imagetools makes the list: each entry keeps the platform of its image, os.version included.
+    expect(text).toContain('buildx imagetools create -t 127.0.0.1:5000/e2e/busybox:1.36.1-1 127.0.0.1:5000/e2e/busybox:1.36.1-1-linux-amd64');
+    expect(text).not.toContain('manifest create');
     // The Linux-cache helper is pushed first.
-    expect(index(r.lines, /pushing windows-servercore-cache/)).toBeLessThan(index(r.lines, /pushing busybox/));
+    expect(index(r.lines, /building windows-servercore-cache \(/)).toBeLessThan(index(r.lines, /building busybox \(/));
   });
 
   it('without buildx, skips Windows with a notice and leaves it out of the list', () => {
     const text = plan('kubernetes', ['push-busybox']).lines.join('\n');
     expect(text).toContain('busybox (windows-amd64-ltsc2022): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_ltsc2022; left out of the manifest list');
-    expect(text).toContain('manifest create --insecure 127.0.0.1:5000/e2e/busybox:1.36.1-1 127.0.0.1:5000/e2e/busybox:1.36.1-1-linux-amd64 127.0.0.1:5000/e2e/busybox:1.36.1-1-linux-arm64 &&');
+    expect(text).toMatch(/manifest create --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-linux-amd64 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-linux-arm64$/m);
+    // Not every platform is published: no content tag.
+    expect(text).toMatch(/not pushing :[0-9a-f]{16} until windows-amd64-ltsc2019 windows-amd64-ltsc2022 are published too/);
+    expect(text).not.toMatch(/mkimages\.sh copy .*\/busybox:/);
   });
 
   it('plans nothing for images already present or published', () => {
@@ -155,59 +160,71 @@ describe('make -n: Windows engines, caches, builders', () => {
     expect(text).toMatch(/--build-arg OS_VERSION=ltsc2022 .*-t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022 images\/busybox/);
     expect(text).toContain(`${remote} push 127.0.0.1:5000/e2e/busybox:1.36.1-1-windows-amd64-ltsc2022`);
     expect(text).toContain('busybox (windows-amd64-ltsc2019): skipped');
-    const create = /manifest create --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 [^&]*/.exec(text)![0];
+    const create = /manifest create --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 .*/.exec(text)![0];
     expect(create).toContain('busybox:1.36.1-1-windows-amd64-ltsc2022');
     expect(create).not.toContain('ltsc2019');
+    expect(text).toContain('manifest annotate --os windows --arch amd64 --os-version 10.0.20348.2966 127.0.0.1:5000/e2e/busybox:1.36.1-1 127.0.0.1:5000/e2e/busybox:1.36.1-1-windows-amd64-ltsc2022');
   });
 
   it('passes a named builder and registry caches to buildx, and pushes parents first for a builder that cannot see the engine', () => {
     const r = plan('kubernetes', ['build-kitten', 'HOST_ARCH=amd64', 'BUILDX_BUILDER=fleet', 'CACHE_REGISTRY=cache.local:5000/c'], { FAKE_DOCKER_BUILDX: '1' });
     const text = r.lines.join('\n');
     expect(text).toContain(
-      'buildx build --builder fleet --provenance=false --sbom=false --cache-from type=registry,ref=cache.local:5000/c/kitten:cache-linux-amd64 --cache-to type=registry,ref=cache.local:5000/c/kitten:cache-linux-amd64,mode=max --platform linux/amd64 -f images/kitten/Dockerfile',
+      'buildx build --builder fleet --provenance=false --sbom=false --load --platform linux/amd64 -f images/kitten/Dockerfile',
     );
-    expect(index(r.lines, /pushing agnhost/)).toBeGreaterThanOrEqual(0);
-    expect(index(r.lines, /pushing agnhost/)).toBeLessThan(index(r.lines, /building kitten/));
+    expect(text).toContain('--cache-from type=registry,ref=cache.local:5000/c/kitten:cache-linux-amd64 --cache-to type=registry,ref=cache.local:5000/c/kitten:cache-linux-amd64,mode=max');
+    // Planned in this run (no sub-make): the parents are published first.
+    expect(text).not.toContain('make --no-print-directory');
+    expect(index(r.lines, /publishing the list \S+\/agnhost:/)).toBeGreaterThanOrEqual(0);
+    expect(index(r.lines, /publishing the list \S+\/agnhost:/)).toBeLessThan(index(r.lines, /building kitten/));
   });
 });
 
 describe('make -n: Kubernetes bin step, emulation, mirrors, bundles, immutable versions', () => {
   it('stages a copy of the context, rewrites BASEARCH, drops CROSS_BUILD_ lines and runs the bin step there', () => {
     const r = plan('lifecycle', ['build-echoserver-linux-arm64', 'HOST_ARCH=arm64']);
-    const line = r.lines.find((l) => l.includes('cp -a'))!;
-    expect(line).toContain('rm -rf _output/stage/echoserver/linux-arm64 && mkdir -p _output/stage/echoserver/linux-arm64 && cp -a images/echoserver/. _output/stage/echoserver/linux-arm64/');
-    expect(line).toContain("sed -i -e 's/BASEARCH/arm64/g' -e '/CROSS_BUILD_/d' _output/stage/echoserver/linux-arm64/Dockerfile");
-    expect(line).toMatch(/make -C images\/echoserver bin OS=linux ARCH=arm64 TARGET=\/\S+\/test\/fixtures\/lifecycle\/_output\/stage\/echoserver\/linux-arm64/);
-    expect(line).toContain('-f _output/stage/echoserver/linux-arm64/Dockerfile');
-    expect(line).toMatch(/ _output\/stage\/echoserver\/linux-arm64$/);
+    // A folder of this run's own: concurrent runs and steps never share one.
+    const stage = /cp -a images\/echoserver\/\. (_output\/stage\/[^/ ]+\/build\/echoserver\/linux-arm64)\/$/m.exec(r.stdout)![1];
+    const at = (s: string) => r.lines.findIndex((l) => l.includes(s));
+    expect(at(`rm -rf ${stage}`)).toBeLessThan(at(`mkdir -p ${stage}`));
+    expect(at(`mkdir -p ${stage}`)).toBeLessThan(at('cp -a'));
+    expect(r.lines).toContain(`sed -i -e 's/BASEARCH/arm64/g' -e '/CROSS_BUILD_/d' ${stage}/Dockerfile`);
+    expect(r.stdout).toMatch(new RegExp(`^make -C images/echoserver bin OS=linux ARCH=arm64 TARGET=/\\S+/test/fixtures/lifecycle/${stage}$`, 'm'));
+    const build = r.lines.find((l) => l.includes(' build --platform'))!;
+    expect(build).toContain(`-f ${stage}/Dockerfile`);
+    expect(build.endsWith(` ${stage}`)).toBe(true);
+    expect(r.lines.lastIndexOf(`rm -rf ${stage}`)).toBeGreaterThan(r.lines.indexOf(build));
   });
 
   it('checks for QEMU before RUN steps of a foreign architecture, and only then', () => {
     const foreign = plan('lifecycle', ['build-runner-linux-arm64', 'HOST_ARCH=amd64']).lines.join('\n');
-    expect(foreign).toContain("grep -qx 'qemu-aarch64'");
+    expect(foreign).toContain('grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64');
     expect(foreign).toContain('need QEMU emulation');
     expect(plan('lifecycle', ['build-runner-linux-amd64', 'HOST_ARCH=amd64']).lines.join('\n')).not.toContain('qemu-');
     expect(plan('lifecycle', ['build-app-linux-s390x', 'HOST_ARCH=amd64']).lines.join('\n')).not.toContain('qemu-');
   });
 
   it('mirrors an upstream image with the first tool present, and push-all-images includes it', () => {
-    const r = plan('lifecycle', ['mirror-dockerhub/busybox', 'MIRROR_TOOL=skopeo']);
-    expect(r.lines.join('\n')).toContain('skopeo copy --all --preserve-digests --dest-tls-verify=false docker://docker.io/library/busybox:1.29 docker://127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
-    const c = plan('lifecycle', ['mirror-dockerhub/busybox', 'MIRROR_TOOL=crane']);
-    expect(c.lines.join('\n')).toContain('crane copy --insecure docker.io/library/busybox:1.29 127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
+    // The copy compares digests first (mkimages.sh copy), and copies with the tool there is.
+    const r = plan('lifecycle', ['mirror-dockerhub/busybox', 'REGISTRY_TOOL=skopeo']);
+    expect(r.lines).toContain('sh generated/mkimages.sh copy skopeo ' + `'${FAKE_DOCKER}'` + ' docker.io/library/busybox:1.29 127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
     const x = plan('lifecycle', ['mirror-dockerhub/busybox'], { FAKE_DOCKER_BUILDX: '1' });
-    expect(x.lines.join('\n')).toContain('buildx imagetools create -t 127.0.0.1:5000/e2e/dockerhub/busybox:1.29 docker.io/library/busybox:1.29');
-    const all = plan('lifecycle', ['push-all-images', 'MIRROR_TOOL=skopeo']);
-    expect(all.lines.join('\n')).toContain('docker://127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
+    expect(x.lines.join('\n')).toContain(`mkimages.sh copy imagetools '${FAKE_DOCKER}' docker.io/library/busybox:1.29 127.0.0.1:5000/e2e/dockerhub/busybox:1.29`);
+    const all = plan('lifecycle', ['push-all-images']);
+    expect(all.lines.join('\n')).toContain('docker.io/library/busybox:1.29 127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
   });
 
   it('copies promoted images to MIRROR_REGISTRY by tag and writes the mapping file', () => {
-    const r = plan('lifecycle', ['mirror-all-images', 'MIRROR_REGISTRY=127.0.0.1:6000/disconnected', 'MIRROR_TOOL=skopeo']);
+    const r = plan('lifecycle', ['mirror-all-images', 'MIRROR_REGISTRY=127.0.0.1:6000/disconnected', 'REGISTRY_TOOL=skopeo']);
     const text = r.lines.join('\n');
-    expect(text).toMatch(/for ref in app:1\.0 echoserver:2\.5 runner:[0-9a-f]{16}; do/);
+    const copies = r.lines.filter((l) => l.includes('mkimages.sh copy skopeo'));
+    expect(copies.map((l) => l.split(' ').slice(-2).join(' '))).toEqual([
+      '127.0.0.1:5000/e2e/app:1.0 127.0.0.1:6000/disconnected/app:1.0',
+      '127.0.0.1:5000/e2e/echoserver:2.5 127.0.0.1:6000/disconnected/echoserver:2.5',
+      expect.stringMatching(/^127\.0\.0\.1:5000\/e2e\/runner:([0-9a-f]{16}) 127\.0\.0\.1:6000\/disconnected\/runner:\1$/),
+    ]);
     expect(text).not.toContain('dockerhub/busybox');
-    expect(text).toContain('echo "127.0.0.1:5000/e2e/$ref=127.0.0.1:6000/disconnected/$ref" >> _output/mirror-mapping.txt.tmp');
-    expect(text).toContain('skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://127.0.0.1:5000/e2e/$ref docker://127.0.0.1:6000/disconnected/$ref');
+    expect(text).toContain('mv _output/mirror-mapping.txt.tmp _output/mirror-mapping.txt');
     const missing = runMake(fixture('lifecycle'), ['-f', 'generated/images.mk', 'mirror-all-images']);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain('set MIRROR_REGISTRY=');
@@ -217,17 +234,33 @@ describe('make -n: Kubernetes bin step, emulation, mirrors, bundles, immutable v
     const r = plan('lifecycle', ['save-all-images', 'ARCHIVE_DIR=/tmp/bundle', 'LOCAL_PREFIX=e2e.local']);
     const save = r.lines.find((l) => l.includes(' save '))!;
     expect(save).toContain('save e2e.local/app:latest 127.0.0.1:5000/e2e/app:1.0 e2e.local/dockerhub/busybox:latest 127.0.0.1:5000/e2e/dockerhub/busybox:1.29');
-    expect(save).toContain('| gzip -c > /tmp/bundle/.images.tar.gz.tmp && mv /tmp/bundle/.images.tar.gz.tmp /tmp/bundle/images.tar.gz');
+    expect(save).toContain('| gzip -c > /tmp/bundle/.images.tar.gz.tmp');
+    expect(r.lines).toContain('mv /tmp/bundle/.images.tar.gz.tmp /tmp/bundle/images.tar.gz');
   });
 
   it('refuses to overwrite a published version with other content unless FORCE=1', () => {
-    const r = plan('lifecycle', ['push-app']);
-    const text = r.lines.join('\n');
-    expect(text).toMatch(/elif \[ -z "" \] && \S+ manifest inspect --insecure 127\.0\.0\.1:5000\/e2e\/app:1\.0 2>\/dev\/null \| grep -q '"schemaVersion"'; then/);
-    expect(text).toContain('bump the version in images/app');
-    expect(plan('lifecycle', ['push-app', 'FORCE=1']).lines.join('\n')).toContain('elif [ -z "1" ]');
-    // An image without VERSION is tagged by content: nothing to refuse.
-    expect(plan('lifecycle', ['push-runner']).lines.find((l) => l.includes('pushing runner'))).not.toContain('elif');
+    // The registry holds app:1.0, built from other content (its label says so).
+    const dir = tempDir('mkimages-plan-');
+    writeFileSync(join(dir, 'published'), '127.0.0.1:5000/e2e/app:1.0\n');
+    writeFileSync(join(dir, 'labels'), '127.0.0.1:5000/e2e/app:1.0 00000000000000aa\n');
+    const env = { FAKE_DOCKER_PUBLISHED: join(dir, 'published'), FAKE_DOCKER_LABELS: join(dir, 'labels') };
+    for (const force of [[], ['FORCE=0'], ['FORCE=yes']]) {
+      const r = plan('lifecycle', ['push-app', ...force], env);
+      expect(r.status, force.join(' ')).not.toBe(0);
+      expect(r.stderr).toContain('is already published with other content (00000000000000aa)');
+      expect(r.stderr).toContain('bump the version in images/app');
+      expect(r.stdout).toBe('');
+    }
+    expect(plan('lifecycle', ['push-app', 'FORCE=1'], env).lines.join('\n')).toContain('publishing the list 127.0.0.1:5000/e2e/app:1.0');
+    // Published by another tool (no label): refused, pointing to adopt-app.
+    writeFileSync(join(dir, 'labels'), '127.0.0.1:5000/e2e/app:1.0 -\n');
+    const foreign = plan('lifecycle', ['push-app'], env);
+    expect(foreign.status).not.toBe(0);
+    expect(foreign.stderr).toContain("run 'make adopt-app'");
+    // The same content, partly published: resumed, never refused.
+    const json = JSON.parse(readFileSync(join(fixture('lifecycle'), 'generated/images.json'), 'utf8')) as { images: Array<{ name: string; hash: string }> };
+    writeFileSync(join(dir, 'labels'), `127.0.0.1:5000/e2e/app:1.0 ${json.images.find((i) => i.name === 'app')!.hash}\n`);
+    expect(plan('lifecycle', ['push-app'], env).status).toBe(0);
   });
 });
 
@@ -237,21 +270,36 @@ describe('make, for real, with a docker that says yes to everything and prints n
     cpSync(fixture('kubernetes'), dir, { recursive: true });
     const log = join(dir, 'calls.log');
     const yes = join(dir, 'docker');
-    writeFileSync(yes, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexit 0\n`);
+    // A registry that holds nothing yet but what `imagetools create` makes.
+    const made = join(dir, 'made');
+    writeFileSync(
+      yes,
+      [
+        '#!/bin/sh',
+        `printf '%s\\n' "$*" >> '${log}'`,
+        'case "$*" in',
+        `  "buildx imagetools create -t "*) echo "$5" >> '${made}' ;;`,
+        `  "buildx imagetools inspect"*) ref=$4; [ "$ref" = --raw ] && ref=$5; grep -qxF -- "$ref" '${made}' 2>/dev/null && { echo '{"schemaVersion": 2}'; exit 0; }; echo "ERROR: not found" >&2; exit 1 ;;`,
+        'esac',
+        'exit 0',
+        '',
+      ].join('\n'),
+    );
     chmodSync(yes, 0o755);
     const r = runMake(dir, ['-f', 'generated/images.mk', 'push-busybox', `DOCKER=${yes}`, 'REGISTRY=127.0.0.1:5000/e2e']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const calls = readFileSync(log, 'utf8').split('\n');
     const at = (re: RegExp) => calls.findIndex((c) => re.test(c));
-    expect(at(/^buildx build .*-t 127\.0\.0\.1:5000\/e2e\/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 --push/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^buildx build .*--push .*-t 127\.0\.0\.1:5000\/e2e\/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 /)).toBeGreaterThanOrEqual(0);
     for (const v of ['ltsc2019', 'ltsc2022']) {
-      const i = at(new RegExp(`^buildx build .*--platform windows/amd64 -f images/busybox/Dockerfile_windows .*--build-arg OS_VERSION=${v} .*-t 127\\.0\\.0\\.1:5000/e2e/busybox:1\\.36\\.1-1-windows-amd64-${v} --output=type=registry`));
-      expect(i, v).toBeGreaterThan(at(/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 --push/));
+      const i = at(new RegExp(`^buildx build .*--output=type=registry --platform windows/amd64 -f images/busybox/Dockerfile_windows .*--build-arg OS_VERSION=${v} .*-t 127\\.0\\.0\\.1:5000/e2e/busybox:1\\.36\\.1-1-windows-amd64-${v} `));
+      expect(i, v).toBeGreaterThan(at(/-t 127\.0\.0\.1:5000\/e2e\/windows-servercore-cache:1\.0-linux-amd64-ltsc2022 /));
     }
-    expect(at(/^manifest create --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 .*windows-amd64-ltsc2019 .*windows-amd64-ltsc2022$/)).toBeGreaterThanOrEqual(0);
-    expect(at(/^manifest annotate --os windows --arch amd64 --os-version 10\.0\.20348\.2966 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022$/)).toBeGreaterThanOrEqual(0);
-    expect(at(/^manifest push --purge --insecure 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1$/)).toBeGreaterThanOrEqual(0);
+    const list = at(/^buildx imagetools create -t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1 .*windows-amd64-ltsc2019 .*windows-amd64-ltsc2022$/);
+    expect(list).toBeGreaterThan(at(/-t 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1-windows-amd64-ltsc2022 /));
+    // The content tag: a registry-side copy of the list, after it.
+    expect(at(/^buildx imagetools create -t 127\.0\.0\.1:5000\/e2e\/busybox:[0-9a-f]{16} 127\.0\.0\.1:5000\/e2e\/busybox:1\.36\.1-1$/)).toBeGreaterThan(list);
     rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -263,16 +311,19 @@ describe('the Kubernetes bin step, for real', () => {
     const log = join(dir, 'docker.log');
     writeFileSync(log, '');
     const before = readdirSync(join(dir, 'images/echoserver')).sort();
-    const r = runMake(dir, ['-f', 'generated/images.mk', 'build-echoserver-linux-arm64', `DOCKER=${FAKE_DOCKER}`, 'HOST_ARCH=arm64'], { FAKE_DOCKER_LOG: log });
+    const snapshot = join(dir, 'context-seen-by-docker');
+    const r = runMake(dir, ['-f', 'generated/images.mk', 'build-echoserver-linux-arm64', `DOCKER=${FAKE_DOCKER}`, 'HOST_ARCH=arm64'], { FAKE_DOCKER_LOG: log, FAKE_DOCKER_SNAPSHOT: snapshot });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const stage = join(dir, '_output/stage/echoserver/linux-arm64');
+    const stage = snapshot;
     expect(readFileSync(join(stage, 'echoserver'), 'utf8')).toBe('linux/arm64\n');
     const dockerfile = readFileSync(join(stage, 'Dockerfile'), 'utf8');
     expect(dockerfile).not.toContain('CROSS_BUILD_');
     expect(dockerfile).toContain('RUN echo arm64 > /arch');
     expect(readdirSync(join(dir, 'images/echoserver')).sort()).toEqual(before);
-    expect(readFileSync(log, 'utf8')).toContain(`'-f' '_output/stage/echoserver/linux-arm64/Dockerfile'`);
+    expect(readFileSync(log, 'utf8')).toMatch(/'-f' '_output\/stage\/[^/']+\/build\/echoserver\/linux-arm64\/Dockerfile'/);
+    // The staged copy is removed once built.
+    expect(readdirSync(join(dir, '_output/stage')).flatMap((d) => readdirSync(join(dir, '_output/stage', d, 'build', 'echoserver')))).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });
 });
