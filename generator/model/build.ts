@@ -35,7 +35,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas =
     checkImage(src, diags);
     if (isBuildable(src)) resolved.push(resolveImage(src, settings, diags));
   }
-  checkTree(resolved, diags);
+  checkTree(resolved, settings, diags);
   const index = indexImages(resolved);
   const graph = buildGraph(resolved, index, tree.imagesDir, diags);
   checkWindowsDockerfiles(resolved, index.byPublished, diags);

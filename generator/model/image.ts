@@ -87,6 +87,8 @@ export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums
   return {
     name: r.name,
     dir: r.dir,
+    underscoreName: r.name.replace(/\//g, '_'),
+    ...(r.name.includes('/') ? { topFolder: r.name.slice(0, r.name.indexOf('/')) } : {}),
     publishedName: r.publishedName,
     version: r.version,
     tag: r.version ?? (r.mirror ? (parseReference(r.mirror)?.tag ?? hash) : hash),

@@ -9,9 +9,10 @@ import { isRepositoryPath, platformKey, TAG_RE } from '../parse/grammar.js';
 import type { ResolvedImage } from './image.js';
 import { baseImagesOf } from './platforms.js';
 import { yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
+import type { Settings } from './types.js';
 
 type ImageRule = (src: ImageSource, diags: Diagnostics) => void;
-type TreeRule = (images: readonly ResolvedImage[], diags: Diagnostics) => void;
+type TreeRule = (images: readonly ResolvedImage[], settings: Settings, diags: Diagnostics) => void;
 
 export const GROUP_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const NO_NEWLINE = /[\r\n\0]/;
@@ -167,7 +168,7 @@ export function isBuildable(src: ImageSource): boolean {
 // --- Across images -------------------------------------------------------------
 
 /** Two folders publishing one name need different versions. */
-const publishedVersionsOnce: TreeRule = (images, diags) => {
+const publishedVersionsOnce: TreeRule = (images, _settings, diags) => {
   const byPublished = new Map<string, ResolvedImage[]>();
   for (const img of images) byPublished.set(img.publishedName, [...(byPublished.get(img.publishedName) ?? []), img]);
   for (const [pub, list] of byPublished) {
@@ -185,7 +186,7 @@ const publishedVersionsOnce: TreeRule = (images, diags) => {
 };
 
 /** Image `a-linux-amd64` would clash with `a`'s platform target. */
-const platformTargetsDistinct: TreeRule = (images, diags) => {
+const platformTargetsDistinct: TreeRule = (images, _settings, diags) => {
   const byName = new Map(images.map((i) => [i.name, i]));
   for (const img of images) {
     for (const p of img.platforms) {
@@ -195,15 +196,52 @@ const platformTargetsDistinct: TreeRule = (images, diags) => {
   }
 };
 
-/** build-all-images is a target of its own. */
-const allImagesReserved: TreeRule = (images, diags) => {
+/** build-all-images (and, for gVisor, load-all-test-images) is a target of its own. */
+const allImagesReserved: TreeRule = (images, settings, diags) => {
   for (const img of images) {
     if (img.name === 'all-images') diags.error(img.dir, undefined, 'folder name clashes with the targets build-all-images, push-all-images and load-all-images, expected another name, found "all-images"');
+    if (settings.compatibility === 'gvisor' && img.name === 'all-test-images') {
+      diags.error(img.dir, undefined, 'folder name clashes with the gVisor targets list-all-test-images, load-all-test-images and push-all-test-images (compatibility: gvisor), expected another name, found "all-test-images"');
+    }
+  }
+};
+
+/**
+ * gVisor names images with "/" written "_" (load-basic_alpine): under
+ * compatibility: gvisor, a_b and a/b would be one target. And load-<folder>
+ * loads every image below a top-level folder, so that folder cannot be an
+ * image of its own too.
+ */
+const gvisorNamesDistinct: TreeRule = (images, settings, diags) => {
+  if (settings.compatibility !== 'gvisor') return;
+  const byUnderscore = new Map<string, ResolvedImage>();
+  const byName = new Map(images.map((i) => [i.name, i]));
+  for (const img of images) {
+    const u = img.name.replace(/\//g, '_');
+    const other = byUnderscore.get(u);
+    if (other) {
+      diags.error(
+        img.dir,
+        undefined,
+        `folder name clashes with ${other.dir} under compatibility: gvisor (gVisor's targets write "/" as "_": load-${u}), expected names that differ with "/" written "_", found ${shown(other.name)} and ${shown(img.name)}`,
+      );
+    } else byUnderscore.set(u, img);
+  }
+  const tops = new Set(images.filter((i) => i.name.includes('/')).map((i) => i.name.slice(0, i.name.indexOf('/'))));
+  for (const top of tops) {
+    const img = byName.get(top);
+    if (img) {
+      diags.error(
+        img.dir,
+        undefined,
+        `image folder holds other images, so under compatibility: gvisor load-${top} would be both this image and the group of the images below it, expected images only in the folders below ${img.dir}, or none below it, found ${images.filter((i) => i.name.startsWith(`${top}/`)).length} image(s) below it`,
+      );
+    }
   }
 };
 
 /** build-group-G is a target of its own. */
-const groupTargetsDistinct: TreeRule = (images, diags) => {
+const groupTargetsDistinct: TreeRule = (images, _settings, diags) => {
   const byName = new Map(images.map((i) => [i.name, i]));
   for (const g of new Set(images.flatMap((i) => i.groups))) {
     const clashing = byName.get(`group-${g}`);
@@ -211,14 +249,14 @@ const groupTargetsDistinct: TreeRule = (images, diags) => {
   }
 };
 
-const TREE_RULES: readonly TreeRule[] = [publishedVersionsOnce, platformTargetsDistinct, allImagesReserved, groupTargetsDistinct];
+const TREE_RULES: readonly TreeRule[] = [publishedVersionsOnce, platformTargetsDistinct, allImagesReserved, groupTargetsDistinct, gvisorNamesDistinct];
 
 export function checkImage(src: ImageSource, diags: Diagnostics): void {
   for (const rule of IMAGE_RULES) rule(src, diags);
 }
 
-export function checkTree(images: readonly ResolvedImage[], diags: Diagnostics): void {
-  for (const rule of TREE_RULES) rule(images, diags);
+export function checkTree(images: readonly ResolvedImage[], settings: Settings, diags: Diagnostics): void {
+  for (const rule of TREE_RULES) rule(images, settings, diags);
 }
 
 /** Sorted [key, value] pairs of a string map from image.yaml. */

@@ -60,7 +60,11 @@ interface SettingsYaml {
   localPrefix?: string;
   source?: string;
   windowsOsVersions?: Record<string, string>;
+  compatibility?: 'gvisor';
 }
+
+/** gVisor's LOCAL_IMAGE_PREFIX default: the local names its tests run. */
+const GVISOR_LOCAL_PREFIX = 'gvisor.dev/images';
 
 const REGISTRY_RE = /^[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(\/[a-z0-9._/-]+)?$/;
 // It reaches make and sh as it is: only characters neither of them reads.
@@ -95,6 +99,10 @@ export function readSettings(tree: RawTree, schemas: Schemas, diags: Diagnostics
     if (!REGISTRY_RE.test(s.registry)) {
       diags.error(SETTINGS_FILE, parsed.lineOf(['registry']), `invalid registry, expected host[:port][/path], found ${shown(s.registry)}`);
     } else settings.registry = s.registry;
+  }
+  if (s.compatibility === 'gvisor') {
+    settings.compatibility = 'gvisor';
+    settings.localPrefix = GVISOR_LOCAL_PREFIX;
   }
   if (s.localPrefix !== undefined) {
     const ok = parseReference(`${s.localPrefix}/x`);

@@ -11,6 +11,8 @@ export interface Settings {
   registry: string;
   localPrefix: string;
   source?: string;
+  /** `gvisor`: also answer to gVisor's tools/images.mk target names and variables (mkimages.yaml compatibility). */
+  compatibility?: 'gvisor';
   /** os_version → full Windows os.version, for manifest annotations: the built-in table (model/settings.ts) with mkimages.yaml's windowsOsVersions over it. */
   windowsOsVersions: Record<string, string>;
 }
@@ -49,6 +51,10 @@ export interface Image {
   name: string;
   /** `<imagesDir>/<name>`: the folder relative to the repository root. */
   dir: string;
+  /** The name with every `/` written `_`, as gVisor's targets name images (`basic_alpine`); unique under compatibility: gvisor. */
+  underscoreName: string;
+  /** The first folder of a nested image's name (`basic` for `basic/alpine`): gVisor's load-<folder> group; undefined for a top-level image. */
+  topFolder?: string;
   publishedName: string;
   version?: string;
   /** VERSION when given, else the content hash. */

@@ -58,6 +58,8 @@ function explain(e: ErrorObject, root: unknown, schemaProps: string[]): { path: 
       return { path, message: `${fieldName(path)} is invalid, expected a value matching ${e.params.pattern}, found ${found}` };
     case 'uniqueItems':
       return { path: [...path, String(e.params.i)], message: `${fieldName(path)} has a duplicate item, expected each item once, found ${describe(valueAt(root, [...path, String(e.params.i)]))} twice` };
+    case 'enum':
+      return { path, message: `${fieldName(path)} is not a known value, expected one of ${(e.params.allowedValues as unknown[]).map((v) => shown(String(v))).join(', ')}, found ${found}` };
     case 'minItems':
       return { path, message: `${fieldName(path)} is empty, expected at least ${e.params.limit} item(s), found none` };
     default:

@@ -376,7 +376,7 @@ export const CASES: Case[] = [
   {
     name: 'images/mkimages.yaml unknown key',
     files: { 'images/mkimages.yaml': 'registry: example.dev/images\nregistery: typo.dev\n' },
-    expected: ['images/mkimages.yaml:2: unknown key "registery" in the top level, expected one of defaultPlatforms, registry, localPrefix, source, windowsOsVersions'],
+    expected: ['images/mkimages.yaml:2: unknown key "registery" in the top level, expected one of defaultPlatforms, registry, localPrefix, source, windowsOsVersions, compatibility'],
   },
   {
     name: 'images/mkimages.yaml windowsOsVersions key holding make syntax',
@@ -392,6 +392,25 @@ export const CASES: Case[] = [
     name: 'images/mkimages.yaml invalid default platform',
     files: { 'images/mkimages.yaml': 'defaultPlatforms:\n  - linux/amd64\n  - darwin/arm64\n' },
     expected: ['images/mkimages.yaml:3: invalid platform in defaultPlatforms: unknown OS "darwin", expected one of linux, windows'],
+  },
+  {
+    name: 'images/mkimages.yaml unknown compatibility',
+    files: { 'images/mkimages.yaml': 'registry: example.dev/images\ncompatibility: kubernetes\n' },
+    expected: ['images/mkimages.yaml:2: compatibility is not a known value, expected one of "gvisor", found the string "kubernetes"'],
+  },
+  {
+    name: 'gVisor compatibility: a_b and a/b are one target',
+    files: { 'images/mkimages.yaml': 'compatibility: gvisor\n', 'images/basic_alpine/Dockerfile': df, 'images/basic/alpine/Dockerfile': df },
+    expected: [
+      'images/basic_alpine: folder name clashes with images/basic/alpine under compatibility: gvisor (gVisor\'s targets write "/" as "_": load-basic_alpine), expected names that differ with "/" written "_", found "basic/alpine" and "basic_alpine"',
+    ],
+  },
+  {
+    name: 'gVisor compatibility: a top-level image holding images',
+    files: { 'images/mkimages.yaml': 'compatibility: gvisor\n', 'images/tools/Dockerfile': df, 'images/tools/lister/Dockerfile': df, 'images/tools/a/b/Dockerfile': df },
+    expected: [
+      'images/tools: image folder holds other images, so under compatibility: gvisor load-tools would be both this image and the group of the images below it, expected images only in the folders below images/tools, or none below it, found 2 image(s) below it',
+    ],
   },
   {
     name: 'no images/ folder at all',

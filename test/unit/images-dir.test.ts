@@ -72,7 +72,7 @@ describe('--images-dir', () => {
       'test/images/a/VERSION:1: invalid tag, expected at most 128 letters, digits, "_", "." or "-" not starting with "." or "-", found "1.0 beta"',
       'test/images/a/image.yaml:1: dependsOn names no image of this tree, expected a folder name below test/images/ such as "base", found "nothing"',
       'test/images/c/image.yml: warning: is not read, expected the name image.yaml, found "image.yml"',
-      'test/images/mkimages.yaml:1: unknown key "registery" in the top level, expected one of defaultPlatforms, registry, localPrefix, source, windowsOsVersions',
+      'test/images/mkimages.yaml:1: unknown key "registery" in the top level, expected one of defaultPlatforms, registry, localPrefix, source, windowsOsVersions, compatibility',
     ]);
     const missing = new Diagnostics();
     buildModel(readTree(root, 'no/such'), missing);

@@ -235,3 +235,35 @@ describe('platforms follow the Dockerfiles', () => {
     ]);
   });
 });
+
+describe('compatibility: gvisor', () => {
+  const tree = {
+    'images/basic/alpine/Dockerfile': 'FROM scratch\n',
+    'images/gpu/ollama/Dockerfile': 'FROM scratch\n',
+    'images/gpu/ollama/bench/Dockerfile': 'FROM scratch\n',
+    'images/default/Dockerfile': 'FROM scratch\n',
+  };
+
+  it('gives gVisor names and groups, and gvisor.dev/images as the local prefix unless mkimages.yaml names one', () => {
+    const { model, messages } = modelOf({ ...tree, 'images/mkimages.yaml': 'compatibility: gvisor\n' });
+    expect(messages).toEqual([]);
+    expect(model.settings.compatibility).toBe('gvisor');
+    expect(model.settings.localPrefix).toBe('gvisor.dev/images');
+    expect(model.images.map((i) => [i.name, i.underscoreName, i.topFolder])).toEqual([
+      ['basic/alpine', 'basic_alpine', 'basic'],
+      ['default', 'default', undefined],
+      ['gpu/ollama', 'gpu_ollama', 'gpu'],
+      ['gpu/ollama/bench', 'gpu_ollama_bench', 'gpu'],
+    ]);
+    const named = modelOf({ ...tree, 'images/mkimages.yaml': 'compatibility: gvisor\nlocalPrefix: example.dev/test\n' });
+    expect(named.model.settings.localPrefix).toBe('example.dev/test');
+  });
+
+  it('without it, a_b and a/b are two images and the local prefix is the usual one', () => {
+    const { model, messages } = modelOf({ ...tree, 'images/basic_alpine/Dockerfile': 'FROM scratch\n' });
+    expect(messages).toEqual([]);
+    expect(model.settings.compatibility).toBeUndefined();
+    expect(model.settings.localPrefix).toBe('mkimages.local');
+    expect(model.images.filter((i) => i.underscoreName === 'basic_alpine').map((i) => i.name)).toEqual(['basic/alpine', 'basic_alpine']);
+  });
+});
