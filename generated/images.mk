@@ -34,9 +34,9 @@ WINDOWS_OS_VERSION_ltsc2025 ?= 10.0.26100.2605
 
 MKIMAGES_ROOT := $(patsubst %generated/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 # The Makefile make was started with: a target reached with no plan (through
-# a rule of that Makefile) is made by a sub-make that plans it.
+# a rule of that Makefile) is made by a sub-make that plans it (the recipe
+# line names $(MAKE) itself, so that make -n runs it too).
 MKIMAGES_MAKEFILE := $(firstword $(MAKEFILE_LIST))
-delegate      = $(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) $1
 IMAGES_DIR    := images
 MKIMAGES_SH   := sh $(MKIMAGES_ROOT)generated/mkimages.sh
 MK_HASH       := \#
@@ -79,6 +79,10 @@ endif
 ifndef GIT_COMMIT
 GIT_COMMIT = $(eval GIT_COMMIT := $$(shell git -C $$(or $$(MKIMAGES_ROOT),.) rev-parse --verify -q HEAD 2>/dev/null))$(GIT_COMMIT)
 endif
+# $(call source-date-epoch,IMAGE): SOURCE_DATE_EPOCH when set, else the last
+# commit time of the image's folder, else 0 (reproducible builds).
+source-date-epoch = $(or $(SOURCE_DATE_EPOCH),$(EPOCH.$1),$(eval EPOCH.$1 := $(or $(shell git -C $(or $(MKIMAGES_ROOT),.) log -1 --format=%ct -- $($1_DIR) 2>/dev/null),0))$(EPOCH.$1))
+
 # A name of this make run's own (stage folders, plan files, the docker
 # client's manifest lists): nothing is shared between concurrent runs, and
 # a run's leftovers are never read by another.
@@ -116,6 +120,7 @@ can-publish   = $(if $(filter windows-%,$1),$(or $(REMOTE_DOCKER_URL_$(word 3,$(
 # PLATFORMS=linux/amd64,windows/amd64, or OS/ARCH (Kubernetes style; ARCH also
 # as x86_64/aarch64), restrict what is built and published.
 ALL_PLATFORM_KEYS := linux-amd64 linux-amd64-ltsc2019 linux-amd64-ltsc2022 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
+key-spec   = $(word 1,$(subst -, ,$1))/$(word 2,$(subst -, ,$1))
 norm-arch  = $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$1))
 platform-patterns = $(foreach p,$(subst /,-,$(subst $(comma), ,$(PLATFORMS))),$p $p-%)
 os-arch-keys = $(foreach k,$1,$(if $(and $(if $(OS),$(filter $(OS),$(word 1,$(subst -, ,$k))),y),$(if $(ARCH),$(filter $(call norm-arch,$(ARCH)),$(word 2,$(subst -, ,$k))),y)),$k))
@@ -222,7 +227,8 @@ base-os-version = $(or $(shell $(DOCKER) buildx imagetools inspect $($1_BASEIMAG
 
 # ---------------------------------------------------------------------------
 # Loading: the local :H, else pull REGISTRY/REPO:H, else build.
-load-step  = $(if $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)),,$(if $(call published,$1),.pull-$1,build-$1))
+# The platform loaded is host-key: the host's, or the one ARCH/PLATFORMS names.
+load-step  = $(if $(call host-key,$1),$(if $(call local-id,$(LOCAL_PREFIX)/$1:$($1_HASH)-$(call host-key,$1)),,$(if $(call published,$1),.pull-$1,.build-$1-$(call host-key,$1))))
 
 # RUN steps of a foreign architecture run under QEMU (binfmt_misc): say so
 # plainly when it is missing, rather than let the build fail obscurely.
@@ -239,8 +245,8 @@ push-ref   = $(if $(PUSH),$(PUSH) $1)
 # $(call tag-built,IMAGE,KEY): name the KEY build LOCAL_PREFIX/IMAGE:H and
 # :latest, and REGISTRY/REPO:TAG, which in-tree children build FROM.
 tag-built  = $(if $2,$(foreach t,$(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest $(REGISTRY)/$($1_REPO):$($1_TAG),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$t),,$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $t$(newline))),@echo ">> $1 has no Linux platform to build here (its platforms: $($1_PLATFORMS))")
-# $(call tag-loaded,IMAGE): LOCAL_PREFIX/IMAGE:latest is the local :H.
-tag-loaded = $(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH),$(LOCAL_PREFIX)/$1:latest),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest)
+# $(call tag-loaded,IMAGE): LOCAL_PREFIX/IMAGE:latest (and :H) is the loaded platform.
+tag-loaded = $(if $(call host-key,$1),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$(call host-key,$1),$(LOCAL_PREFIX)/$1:latest),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",$(call tag-built,$1,$(call host-key,$1))),@echo ">> $1 has no platform for $(or $(strip $(PLATFORMS) $(OS) $(ARCH)),linux/$(HOST_ARCH)) (its platforms: $($1_PLATFORMS)); not loaded")
 
 # $(call save-images,FILE,IMAGES): LOCAL_PREFIX/<image>:latest and the
 # published names of IMAGES in one .tar.gz for `docker load -i` or `podman load -i`.
@@ -343,7 +349,7 @@ include $(MKIMAGES_ROOT)generated/images.rules.mk
 GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
 goal-name    = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$1)))))))
 # $(call goal-images,GOALS): the images GOALS name.
-goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter group-%,$n),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))
+goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter all-test-images,$n),$(TEST_IMAGES),$(if $(GVISOR.$n),$(GVISOR.$n),$(if $(filter group-%,$n),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))))
 # A named buildx builder cannot see this engine's images: a build there
 # pushes the in-tree parents first, so they are planned as pushes too.
 PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter push-% adopt-%,$(GOALS)) $(if $(BUILDX_BUILDER),$(filter build-% rebuild-% load-% save-%,$(GOALS))))))

@@ -32,21 +32,27 @@ busybox_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-versio
 busybox_BASEIMAGE_windows-amd64-ltsc2022 = mcr.microsoft.com/windows/nanoserver:ltsc2022
 
 build-busybox: $(addprefix build-busybox-,$(call host-keys,busybox))
-	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)),$(call delegate,build-busybox))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox)
+	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
 rebuild-busybox: $(addprefix .build-busybox-,$(filter linux-%,$(call host-keys,busybox)))
-	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)),$(call delegate,rebuild-busybox))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-busybox)
+	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
 push-busybox: push-powershell-helper
-	$(if $(PLANNED.push.busybox),$(call push-note,busybox),$(call delegate,push-busybox))
+	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-busybox)
+	$(if $(PLANNED.push.busybox),$(call push-note,busybox))
 load-busybox: $(addprefix load-,$(busybox_PARENTS_$(call host-key,busybox)))
-	$(if $(PLANNED.load.busybox),$(call tag-loaded,busybox),$(call delegate,load-busybox))
+	$(if $(PLANNED.load.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-busybox)
+	$(if $(PLANNED.load.busybox),$(call tag-loaded,busybox))
 save-busybox: load-busybox
 	$(call save-images,busybox.tar.gz,busybox)
 adopt-busybox:
-	$(if $(PLANNED.push.busybox),$(call adopt,busybox),$(call delegate,adopt-busybox))
+	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-busybox)
+	$(if $(PLANNED.push.busybox),$(call adopt,busybox))
 help-busybox:
 	$(call image-help,busybox)
 build-busybox-linux-amd64:
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"),$(call delegate,build-busybox-linux-amd64))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-amd64)
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"))
 .build-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
@@ -55,7 +61,8 @@ build-busybox-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-amd64)
 build-busybox-linux-arm64:
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"),$(call delegate,build-busybox-linux-arm64))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-arm64)
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"))
 .build-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
@@ -64,7 +71,8 @@ build-busybox-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-arm64)
 build-busybox-linux-ppc64le:
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"),$(call delegate,build-busybox-linux-ppc64le))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-ppc64le)
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"))
 .build-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
@@ -73,7 +81,8 @@ build-busybox-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-ppc64le)
 build-busybox-linux-s390x:
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"),$(call delegate,build-busybox-linux-s390x))
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-s390x)
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"))
 .build-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
@@ -99,8 +108,8 @@ build-busybox-windows-amd64-ltsc2022:
 .content-busybox: .list-busybox
 	$(call copy-tag,busybox,1.29-1,6dc5b674dbb793d4)
 .pull-busybox:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/busybox:6dc5b674dbb793d4
-	$(DOCKER) tag $(REGISTRY)/busybox:6dc5b674dbb793d4 $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,busybox)) $(REGISTRY)/busybox:6dc5b674dbb793d4
+	$(DOCKER) tag $(REGISTRY)/busybox:6dc5b674dbb793d4 $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-$(call host-key,busybox)
 
 # ---------------------------------------------------------------------------
 # dockerhub/busybox: images/dockerhub/busybox, a mirror of docker.io/library/busybox:1.29, published as $(REGISTRY)/library/busybox:1.29
@@ -195,21 +204,27 @@ httpd_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.38-alpine
 
 build-httpd: $(addprefix build-httpd-,$(call host-keys,httpd))
-	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)),$(call delegate,build-httpd))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd)
+	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
 rebuild-httpd: $(addprefix .build-httpd-,$(filter linux-%,$(call host-keys,httpd)))
-	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)),$(call delegate,rebuild-httpd))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-httpd)
+	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
 push-httpd:
-	$(if $(PLANNED.push.httpd),$(call push-note,httpd),$(call delegate,push-httpd))
+	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-httpd)
+	$(if $(PLANNED.push.httpd),$(call push-note,httpd))
 load-httpd: $(addprefix load-,$(httpd_PARENTS_$(call host-key,httpd)))
-	$(if $(PLANNED.load.httpd),$(call tag-loaded,httpd),$(call delegate,load-httpd))
+	$(if $(PLANNED.load.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-httpd)
+	$(if $(PLANNED.load.httpd),$(call tag-loaded,httpd))
 save-httpd: load-httpd
 	$(call save-images,httpd.tar.gz,httpd)
 adopt-httpd:
-	$(if $(PLANNED.push.httpd),$(call adopt,httpd),$(call delegate,adopt-httpd))
+	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-httpd)
+	$(if $(PLANNED.push.httpd),$(call adopt,httpd))
 help-httpd:
 	$(call image-help,httpd)
 build-httpd-linux-amd64:
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"),$(call delegate,build-httpd-linux-amd64))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-amd64)
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"))
 .build-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
@@ -218,7 +233,8 @@ build-httpd-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-amd64)
 build-httpd-linux-arm64:
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"),$(call delegate,build-httpd-linux-arm64))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-arm64)
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"))
 .build-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
@@ -227,7 +243,8 @@ build-httpd-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-arm64)
 build-httpd-linux-ppc64le:
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"),$(call delegate,build-httpd-linux-ppc64le))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-ppc64le)
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"))
 .build-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
@@ -236,7 +253,8 @@ build-httpd-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-ppc64le)
 build-httpd-linux-s390x:
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"),$(call delegate,build-httpd-linux-s390x))
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-s390x)
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"))
 .build-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
@@ -250,8 +268,8 @@ build-httpd-linux-s390x:
 .content-httpd: .list-httpd
 	$(call copy-tag,httpd,2.4.38-1,43cdd15217c3cc84)
 .pull-httpd:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/httpd:43cdd15217c3cc84
-	$(DOCKER) tag $(REGISTRY)/httpd:43cdd15217c3cc84 $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd)) $(REGISTRY)/httpd:43cdd15217c3cc84
+	$(DOCKER) tag $(REGISTRY)/httpd:43cdd15217c3cc84 $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-$(call host-key,httpd)
 
 # ---------------------------------------------------------------------------
 # httpd-new: images/httpd-new, published as $(REGISTRY)/httpd:2.4.39-1
@@ -277,21 +295,27 @@ httpd-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd-new_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.39-alpine
 
 build-httpd-new: $(addprefix build-httpd-new-,$(call host-keys,httpd-new))
-	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)),$(call delegate,build-httpd-new))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new)
+	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
 rebuild-httpd-new: $(addprefix .build-httpd-new-,$(filter linux-%,$(call host-keys,httpd-new)))
-	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)),$(call delegate,rebuild-httpd-new))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-httpd-new)
+	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
 push-httpd-new:
-	$(if $(PLANNED.push.httpd-new),$(call push-note,httpd-new),$(call delegate,push-httpd-new))
+	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-httpd-new)
+	$(if $(PLANNED.push.httpd-new),$(call push-note,httpd-new))
 load-httpd-new: $(addprefix load-,$(httpd-new_PARENTS_$(call host-key,httpd-new)))
-	$(if $(PLANNED.load.httpd-new),$(call tag-loaded,httpd-new),$(call delegate,load-httpd-new))
+	$(if $(PLANNED.load.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-httpd-new)
+	$(if $(PLANNED.load.httpd-new),$(call tag-loaded,httpd-new))
 save-httpd-new: load-httpd-new
 	$(call save-images,httpd-new.tar.gz,httpd-new)
 adopt-httpd-new:
-	$(if $(PLANNED.push.httpd-new),$(call adopt,httpd-new),$(call delegate,adopt-httpd-new))
+	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-httpd-new)
+	$(if $(PLANNED.push.httpd-new),$(call adopt,httpd-new))
 help-httpd-new:
 	$(call image-help,httpd-new)
 build-httpd-new-linux-amd64:
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"),$(call delegate,build-httpd-new-linux-amd64))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-amd64)
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"))
 .build-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
@@ -300,7 +324,8 @@ build-httpd-new-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-amd64)
 build-httpd-new-linux-arm64:
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"),$(call delegate,build-httpd-new-linux-arm64))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-arm64)
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"))
 .build-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
@@ -309,7 +334,8 @@ build-httpd-new-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-arm64)
 build-httpd-new-linux-ppc64le:
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"),$(call delegate,build-httpd-new-linux-ppc64le))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-ppc64le)
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"))
 .build-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
@@ -318,7 +344,8 @@ build-httpd-new-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-ppc64le)
 build-httpd-new-linux-s390x:
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"),$(call delegate,build-httpd-new-linux-s390x))
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-s390x)
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"))
 .build-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
@@ -332,8 +359,8 @@ build-httpd-new-linux-s390x:
 .content-httpd-new: .list-httpd-new
 	$(call copy-tag,httpd-new,2.4.39-1,24124bcaafc38980)
 .pull-httpd-new:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/httpd:24124bcaafc38980
-	$(DOCKER) tag $(REGISTRY)/httpd:24124bcaafc38980 $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd-new)) $(REGISTRY)/httpd:24124bcaafc38980
+	$(DOCKER) tag $(REGISTRY)/httpd:24124bcaafc38980 $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-$(call host-key,httpd-new)
 
 # ---------------------------------------------------------------------------
 # kitten: images/kitten, published as $(REGISTRY)/kitten:1.0
@@ -365,21 +392,27 @@ kitten_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version
 kitten_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
 build-kitten: $(addprefix build-kitten-,$(call host-keys,kitten))
-	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)),$(call delegate,build-kitten))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten)
+	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
 rebuild-kitten: $(addprefix .build-kitten-,$(filter linux-%,$(call host-keys,kitten)))
-	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)),$(call delegate,rebuild-kitten))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-kitten)
+	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
 push-kitten: push-webserver
-	$(if $(PLANNED.push.kitten),$(call push-note,kitten),$(call delegate,push-kitten))
+	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-kitten)
+	$(if $(PLANNED.push.kitten),$(call push-note,kitten))
 load-kitten: $(addprefix load-,$(kitten_PARENTS_$(call host-key,kitten)))
-	$(if $(PLANNED.load.kitten),$(call tag-loaded,kitten),$(call delegate,load-kitten))
+	$(if $(PLANNED.load.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-kitten)
+	$(if $(PLANNED.load.kitten),$(call tag-loaded,kitten))
 save-kitten: load-kitten
 	$(call save-images,kitten.tar.gz,kitten)
 adopt-kitten:
-	$(if $(PLANNED.push.kitten),$(call adopt,kitten),$(call delegate,adopt-kitten))
+	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-kitten)
+	$(if $(PLANNED.push.kitten),$(call adopt,kitten))
 help-kitten:
 	$(call image-help,kitten)
 build-kitten-linux-amd64:
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"),$(call delegate,build-kitten-linux-amd64))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-amd64)
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"))
 .build-kitten-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building kitten (linux/amd64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
@@ -388,7 +421,8 @@ build-kitten-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-amd64)
 build-kitten-linux-arm64:
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"),$(call delegate,build-kitten-linux-arm64))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-arm64)
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"))
 .build-kitten-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building kitten (linux/arm64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
@@ -397,7 +431,8 @@ build-kitten-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-arm64)
 build-kitten-linux-ppc64le:
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"),$(call delegate,build-kitten-linux-ppc64le))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-ppc64le)
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"))
 .build-kitten-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building kitten (linux/ppc64le) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
@@ -406,7 +441,8 @@ build-kitten-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-ppc64le)
 build-kitten-linux-s390x:
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"),$(call delegate,build-kitten-linux-s390x))
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-s390x)
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"))
 .build-kitten-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building kitten (linux/s390x) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
@@ -432,8 +468,8 @@ build-kitten-windows-amd64-ltsc2022:
 .content-kitten: .list-kitten
 	$(call copy-tag,kitten,1.0,5d7781dc8ce503fe)
 .pull-kitten:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/kitten:5d7781dc8ce503fe
-	$(DOCKER) tag $(REGISTRY)/kitten:5d7781dc8ce503fe $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,kitten)) $(REGISTRY)/kitten:5d7781dc8ce503fe
+	$(DOCKER) tag $(REGISTRY)/kitten:5d7781dc8ce503fe $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-$(call host-key,kitten)
 
 # ---------------------------------------------------------------------------
 # nautilus: images/nautilus, published as $(REGISTRY)/nautilus:1.0
@@ -465,21 +501,27 @@ nautilus_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-versi
 nautilus_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
 build-nautilus: $(addprefix build-nautilus-,$(call host-keys,nautilus))
-	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)),$(call delegate,build-nautilus))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus)
+	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
 rebuild-nautilus: $(addprefix .build-nautilus-,$(filter linux-%,$(call host-keys,nautilus)))
-	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)),$(call delegate,rebuild-nautilus))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nautilus)
+	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
 push-nautilus: push-webserver
-	$(if $(PLANNED.push.nautilus),$(call push-note,nautilus),$(call delegate,push-nautilus))
+	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nautilus)
+	$(if $(PLANNED.push.nautilus),$(call push-note,nautilus))
 load-nautilus: $(addprefix load-,$(nautilus_PARENTS_$(call host-key,nautilus)))
-	$(if $(PLANNED.load.nautilus),$(call tag-loaded,nautilus),$(call delegate,load-nautilus))
+	$(if $(PLANNED.load.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nautilus)
+	$(if $(PLANNED.load.nautilus),$(call tag-loaded,nautilus))
 save-nautilus: load-nautilus
 	$(call save-images,nautilus.tar.gz,nautilus)
 adopt-nautilus:
-	$(if $(PLANNED.push.nautilus),$(call adopt,nautilus),$(call delegate,adopt-nautilus))
+	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nautilus)
+	$(if $(PLANNED.push.nautilus),$(call adopt,nautilus))
 help-nautilus:
 	$(call image-help,nautilus)
 build-nautilus-linux-amd64:
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"),$(call delegate,build-nautilus-linux-amd64))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-amd64)
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"))
 .build-nautilus-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building nautilus (linux/amd64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
@@ -488,7 +530,8 @@ build-nautilus-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-amd64)
 build-nautilus-linux-arm64:
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"),$(call delegate,build-nautilus-linux-arm64))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-arm64)
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"))
 .build-nautilus-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building nautilus (linux/arm64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
@@ -497,7 +540,8 @@ build-nautilus-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-arm64)
 build-nautilus-linux-ppc64le:
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"),$(call delegate,build-nautilus-linux-ppc64le))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-ppc64le)
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"))
 .build-nautilus-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building nautilus (linux/ppc64le) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
@@ -506,7 +550,8 @@ build-nautilus-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-ppc64le)
 build-nautilus-linux-s390x:
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"),$(call delegate,build-nautilus-linux-s390x))
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-s390x)
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"))
 .build-nautilus-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building nautilus (linux/s390x) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
@@ -532,8 +577,8 @@ build-nautilus-windows-amd64-ltsc2022:
 .content-nautilus: .list-nautilus
 	$(call copy-tag,nautilus,1.0,ca2195317f84350e)
 .pull-nautilus:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/nautilus:ca2195317f84350e
-	$(DOCKER) tag $(REGISTRY)/nautilus:ca2195317f84350e $(LOCAL_PREFIX)/nautilus:ca2195317f84350e
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nautilus)) $(REGISTRY)/nautilus:ca2195317f84350e
+	$(DOCKER) tag $(REGISTRY)/nautilus:ca2195317f84350e $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-$(call host-key,nautilus)
 
 # ---------------------------------------------------------------------------
 # nginx: images/nginx, published as $(REGISTRY)/nginx:1.14-1
@@ -559,21 +604,27 @@ nginx_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.14-alpine
 
 build-nginx: $(addprefix build-nginx-,$(call host-keys,nginx))
-	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)),$(call delegate,build-nginx))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx)
+	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
 rebuild-nginx: $(addprefix .build-nginx-,$(filter linux-%,$(call host-keys,nginx)))
-	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)),$(call delegate,rebuild-nginx))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nginx)
+	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
 push-nginx:
-	$(if $(PLANNED.push.nginx),$(call push-note,nginx),$(call delegate,push-nginx))
+	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nginx)
+	$(if $(PLANNED.push.nginx),$(call push-note,nginx))
 load-nginx: $(addprefix load-,$(nginx_PARENTS_$(call host-key,nginx)))
-	$(if $(PLANNED.load.nginx),$(call tag-loaded,nginx),$(call delegate,load-nginx))
+	$(if $(PLANNED.load.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nginx)
+	$(if $(PLANNED.load.nginx),$(call tag-loaded,nginx))
 save-nginx: load-nginx
 	$(call save-images,nginx.tar.gz,nginx)
 adopt-nginx:
-	$(if $(PLANNED.push.nginx),$(call adopt,nginx),$(call delegate,adopt-nginx))
+	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nginx)
+	$(if $(PLANNED.push.nginx),$(call adopt,nginx))
 help-nginx:
 	$(call image-help,nginx)
 build-nginx-linux-amd64:
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"),$(call delegate,build-nginx-linux-amd64))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-amd64)
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"))
 .build-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
@@ -582,7 +633,8 @@ build-nginx-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-amd64)
 build-nginx-linux-arm64:
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"),$(call delegate,build-nginx-linux-arm64))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-arm64)
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"))
 .build-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
@@ -591,7 +643,8 @@ build-nginx-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-arm64)
 build-nginx-linux-ppc64le:
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"),$(call delegate,build-nginx-linux-ppc64le))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-ppc64le)
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"))
 .build-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
@@ -600,7 +653,8 @@ build-nginx-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-ppc64le)
 build-nginx-linux-s390x:
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"),$(call delegate,build-nginx-linux-s390x))
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-s390x)
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"))
 .build-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
@@ -614,8 +668,8 @@ build-nginx-linux-s390x:
 .content-nginx: .list-nginx
 	$(call copy-tag,nginx,1.14-1,2531b498538458b7)
 .pull-nginx:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/nginx:2531b498538458b7
-	$(DOCKER) tag $(REGISTRY)/nginx:2531b498538458b7 $(LOCAL_PREFIX)/nginx:2531b498538458b7
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx)) $(REGISTRY)/nginx:2531b498538458b7
+	$(DOCKER) tag $(REGISTRY)/nginx:2531b498538458b7 $(LOCAL_PREFIX)/nginx:2531b498538458b7-$(call host-key,nginx)
 
 # ---------------------------------------------------------------------------
 # nginx-new: images/nginx-new, published as $(REGISTRY)/nginx:1.15-1
@@ -641,21 +695,27 @@ nginx-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx-new_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.15-alpine
 
 build-nginx-new: $(addprefix build-nginx-new-,$(call host-keys,nginx-new))
-	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)),$(call delegate,build-nginx-new))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new)
+	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
 rebuild-nginx-new: $(addprefix .build-nginx-new-,$(filter linux-%,$(call host-keys,nginx-new)))
-	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)),$(call delegate,rebuild-nginx-new))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nginx-new)
+	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
 push-nginx-new:
-	$(if $(PLANNED.push.nginx-new),$(call push-note,nginx-new),$(call delegate,push-nginx-new))
+	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nginx-new)
+	$(if $(PLANNED.push.nginx-new),$(call push-note,nginx-new))
 load-nginx-new: $(addprefix load-,$(nginx-new_PARENTS_$(call host-key,nginx-new)))
-	$(if $(PLANNED.load.nginx-new),$(call tag-loaded,nginx-new),$(call delegate,load-nginx-new))
+	$(if $(PLANNED.load.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nginx-new)
+	$(if $(PLANNED.load.nginx-new),$(call tag-loaded,nginx-new))
 save-nginx-new: load-nginx-new
 	$(call save-images,nginx-new.tar.gz,nginx-new)
 adopt-nginx-new:
-	$(if $(PLANNED.push.nginx-new),$(call adopt,nginx-new),$(call delegate,adopt-nginx-new))
+	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nginx-new)
+	$(if $(PLANNED.push.nginx-new),$(call adopt,nginx-new))
 help-nginx-new:
 	$(call image-help,nginx-new)
 build-nginx-new-linux-amd64:
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"),$(call delegate,build-nginx-new-linux-amd64))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-amd64)
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"))
 .build-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
@@ -664,7 +724,8 @@ build-nginx-new-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-amd64)
 build-nginx-new-linux-arm64:
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"),$(call delegate,build-nginx-new-linux-arm64))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-arm64)
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"))
 .build-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
@@ -673,7 +734,8 @@ build-nginx-new-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-arm64)
 build-nginx-new-linux-ppc64le:
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"),$(call delegate,build-nginx-new-linux-ppc64le))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-ppc64le)
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"))
 .build-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
@@ -682,7 +744,8 @@ build-nginx-new-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-ppc64le)
 build-nginx-new-linux-s390x:
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"),$(call delegate,build-nginx-new-linux-s390x))
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-s390x)
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"))
 .build-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
@@ -696,8 +759,8 @@ build-nginx-new-linux-s390x:
 .content-nginx-new: .list-nginx-new
 	$(call copy-tag,nginx-new,1.15-1,b1e3dda069bd0bac)
 .pull-nginx-new:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/nginx:b1e3dda069bd0bac
-	$(DOCKER) tag $(REGISTRY)/nginx:b1e3dda069bd0bac $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx-new)) $(REGISTRY)/nginx:b1e3dda069bd0bac
+	$(DOCKER) tag $(REGISTRY)/nginx:b1e3dda069bd0bac $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-$(call host-key,nginx-new)
 
 # ---------------------------------------------------------------------------
 # pause: images/pause, published as $(REGISTRY)/pause:3.2
@@ -719,21 +782,27 @@ pause_PARENTS_linux-s390x :=
 pause_ANNOTATE_linux-s390x := --os linux --arch s390x
 
 build-pause: $(addprefix build-pause-,$(call host-keys,pause))
-	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)),$(call delegate,build-pause))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause)
+	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
 rebuild-pause: $(addprefix .build-pause-,$(filter linux-%,$(call host-keys,pause)))
-	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)),$(call delegate,rebuild-pause))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-pause)
+	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
 push-pause:
-	$(if $(PLANNED.push.pause),$(call push-note,pause),$(call delegate,push-pause))
+	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-pause)
+	$(if $(PLANNED.push.pause),$(call push-note,pause))
 load-pause: $(addprefix load-,$(pause_PARENTS_$(call host-key,pause)))
-	$(if $(PLANNED.load.pause),$(call tag-loaded,pause),$(call delegate,load-pause))
+	$(if $(PLANNED.load.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-pause)
+	$(if $(PLANNED.load.pause),$(call tag-loaded,pause))
 save-pause: load-pause
 	$(call save-images,pause.tar.gz,pause)
 adopt-pause:
-	$(if $(PLANNED.push.pause),$(call adopt,pause),$(call delegate,adopt-pause))
+	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-pause)
+	$(if $(PLANNED.push.pause),$(call adopt,pause))
 help-pause:
 	$(call image-help,pause)
 build-pause-linux-amd64:
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"),$(call delegate,build-pause-linux-amd64))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-amd64)
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"))
 .build-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
@@ -744,7 +813,8 @@ build-pause-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-amd64)
 build-pause-linux-arm64:
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"),$(call delegate,build-pause-linux-arm64))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-arm64)
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"))
 .build-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
@@ -755,7 +825,8 @@ build-pause-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-arm64)
 build-pause-linux-ppc64le:
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"),$(call delegate,build-pause-linux-ppc64le))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-ppc64le)
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"))
 .build-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
@@ -766,7 +837,8 @@ build-pause-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-ppc64le)
 build-pause-linux-s390x:
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"),$(call delegate,build-pause-linux-s390x))
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-s390x)
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"))
 .build-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
@@ -782,8 +854,8 @@ build-pause-linux-s390x:
 .content-pause: .list-pause
 	$(call copy-tag,pause,3.2,64b16723dc93cc98)
 .pull-pause:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/pause:64b16723dc93cc98
-	$(DOCKER) tag $(REGISTRY)/pause:64b16723dc93cc98 $(LOCAL_PREFIX)/pause:64b16723dc93cc98
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,pause)) $(REGISTRY)/pause:64b16723dc93cc98
+	$(DOCKER) tag $(REGISTRY)/pause:64b16723dc93cc98 $(LOCAL_PREFIX)/pause:64b16723dc93cc98-$(call host-key,pause)
 
 # ---------------------------------------------------------------------------
 # powershell-helper: images/powershell-helper, published as $(REGISTRY)/powershell-helper:6.2.7
@@ -799,21 +871,27 @@ powershell-helper_PARENTS_linux-amd64 :=
 powershell-helper_ANNOTATE_linux-amd64 := --os linux --arch amd64
 
 build-powershell-helper: $(addprefix build-powershell-helper-,$(call host-keys,powershell-helper))
-	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)),$(call delegate,build-powershell-helper))
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper)
+	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
 rebuild-powershell-helper: $(addprefix .build-powershell-helper-,$(filter linux-%,$(call host-keys,powershell-helper)))
-	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)),$(call delegate,rebuild-powershell-helper))
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-powershell-helper)
+	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
 push-powershell-helper:
-	$(if $(PLANNED.push.powershell-helper),$(call push-note,powershell-helper),$(call delegate,push-powershell-helper))
+	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-powershell-helper)
+	$(if $(PLANNED.push.powershell-helper),$(call push-note,powershell-helper))
 load-powershell-helper: $(addprefix load-,$(powershell-helper_PARENTS_$(call host-key,powershell-helper)))
-	$(if $(PLANNED.load.powershell-helper),$(call tag-loaded,powershell-helper),$(call delegate,load-powershell-helper))
+	$(if $(PLANNED.load.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-powershell-helper)
+	$(if $(PLANNED.load.powershell-helper),$(call tag-loaded,powershell-helper))
 save-powershell-helper: load-powershell-helper
 	$(call save-images,powershell-helper.tar.gz,powershell-helper)
 adopt-powershell-helper:
-	$(if $(PLANNED.push.powershell-helper),$(call adopt,powershell-helper),$(call delegate,adopt-powershell-helper))
+	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-powershell-helper)
+	$(if $(PLANNED.push.powershell-helper),$(call adopt,powershell-helper))
 help-powershell-helper:
 	$(call image-help,powershell-helper)
 build-powershell-helper-linux-amd64:
-	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"),$(call delegate,build-powershell-helper-linux-amd64))
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper-linux-amd64)
+	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"))
 .build-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) as $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(filter linux-amd64,$(call host-key,powershell-helper)), -t $(REGISTRY)/powershell-helper:6.2.7)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
@@ -827,8 +905,8 @@ build-powershell-helper-linux-amd64:
 .content-powershell-helper: .list-powershell-helper
 	$(call copy-tag,powershell-helper,6.2.7,806d540ed2412870)
 .pull-powershell-helper:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/powershell-helper:806d540ed2412870
-	$(DOCKER) tag $(REGISTRY)/powershell-helper:806d540ed2412870 $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,powershell-helper)) $(REGISTRY)/powershell-helper:806d540ed2412870
+	$(DOCKER) tag $(REGISTRY)/powershell-helper:806d540ed2412870 $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-$(call host-key,powershell-helper)
 
 # ---------------------------------------------------------------------------
 # webserver: images/webserver, published as $(REGISTRY)/webserver:1.0
@@ -860,21 +938,27 @@ webserver_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-vers
 webserver_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022
 
 build-webserver: $(addprefix build-webserver-,$(call host-keys,webserver))
-	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)),$(call delegate,build-webserver))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver)
+	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
 rebuild-webserver: $(addprefix .build-webserver-,$(filter linux-%,$(call host-keys,webserver)))
-	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)),$(call delegate,rebuild-webserver))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-webserver)
+	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
 push-webserver: push-busybox push-windows-servercore-cache
-	$(if $(PLANNED.push.webserver),$(call push-note,webserver),$(call delegate,push-webserver))
+	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-webserver)
+	$(if $(PLANNED.push.webserver),$(call push-note,webserver))
 load-webserver: $(addprefix load-,$(webserver_PARENTS_$(call host-key,webserver)))
-	$(if $(PLANNED.load.webserver),$(call tag-loaded,webserver),$(call delegate,load-webserver))
+	$(if $(PLANNED.load.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-webserver)
+	$(if $(PLANNED.load.webserver),$(call tag-loaded,webserver))
 save-webserver: load-webserver
 	$(call save-images,webserver.tar.gz,webserver)
 adopt-webserver:
-	$(if $(PLANNED.push.webserver),$(call adopt,webserver),$(call delegate,adopt-webserver))
+	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-webserver)
+	$(if $(PLANNED.push.webserver),$(call adopt,webserver))
 help-webserver:
 	$(call image-help,webserver)
 build-webserver-linux-amd64:
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"),$(call delegate,build-webserver-linux-amd64))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-amd64)
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"))
 .build-webserver-linux-amd64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-amd64)
 	@echo ">> building webserver (linux/amd64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
@@ -883,7 +967,8 @@ build-webserver-linux-amd64:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-amd64)
 build-webserver-linux-arm64:
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"),$(call delegate,build-webserver-linux-arm64))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-arm64)
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"))
 .build-webserver-linux-arm64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-arm64)
 	@echo ">> building webserver (linux/arm64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
@@ -892,7 +977,8 @@ build-webserver-linux-arm64:
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-arm64)
 build-webserver-linux-ppc64le:
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"),$(call delegate,build-webserver-linux-ppc64le))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-ppc64le)
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"))
 .build-webserver-linux-ppc64le: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-ppc64le)
 	@echo ">> building webserver (linux/ppc64le) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
@@ -901,7 +987,8 @@ build-webserver-linux-ppc64le:
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-ppc64le)
 build-webserver-linux-s390x:
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"),$(call delegate,build-webserver-linux-s390x))
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-s390x)
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"))
 .build-webserver-linux-s390x: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-s390x)
 	@echo ">> building webserver (linux/s390x) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
@@ -927,8 +1014,8 @@ build-webserver-windows-amd64-ltsc2022:
 .content-webserver: .list-webserver
 	$(call copy-tag,webserver,1.0,cf8e7041cf87bc46)
 .pull-webserver:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/webserver:cf8e7041cf87bc46
-	$(DOCKER) tag $(REGISTRY)/webserver:cf8e7041cf87bc46 $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,webserver)) $(REGISTRY)/webserver:cf8e7041cf87bc46
+	$(DOCKER) tag $(REGISTRY)/webserver:cf8e7041cf87bc46 $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-$(call host-key,webserver)
 
 # ---------------------------------------------------------------------------
 # windows-servercore-cache: images/windows-servercore-cache, published as $(REGISTRY)/windows-servercore-cache:1.0
@@ -948,21 +1035,27 @@ windows-servercore-cache_ANNOTATE_linux-amd64-ltsc2022 := --os linux --arch amd6
 windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022 = mcr.microsoft.com/windows/servercore:ltsc2022
 
 build-windows-servercore-cache: $(addprefix build-windows-servercore-cache-,$(call host-keys,windows-servercore-cache))
-	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)),$(call delegate,build-windows-servercore-cache))
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache)
+	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
 rebuild-windows-servercore-cache: $(addprefix .build-windows-servercore-cache-,$(filter linux-%,$(call host-keys,windows-servercore-cache)))
-	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)),$(call delegate,rebuild-windows-servercore-cache))
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-windows-servercore-cache)
+	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
 push-windows-servercore-cache:
-	$(if $(PLANNED.push.windows-servercore-cache),$(call push-note,windows-servercore-cache),$(call delegate,push-windows-servercore-cache))
+	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-windows-servercore-cache)
+	$(if $(PLANNED.push.windows-servercore-cache),$(call push-note,windows-servercore-cache))
 load-windows-servercore-cache: $(addprefix load-,$(windows-servercore-cache_PARENTS_$(call host-key,windows-servercore-cache)))
-	$(if $(PLANNED.load.windows-servercore-cache),$(call tag-loaded,windows-servercore-cache),$(call delegate,load-windows-servercore-cache))
+	$(if $(PLANNED.load.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-windows-servercore-cache)
+	$(if $(PLANNED.load.windows-servercore-cache),$(call tag-loaded,windows-servercore-cache))
 save-windows-servercore-cache: load-windows-servercore-cache
 	$(call save-images,windows-servercore-cache.tar.gz,windows-servercore-cache)
 adopt-windows-servercore-cache:
-	$(if $(PLANNED.push.windows-servercore-cache),$(call adopt,windows-servercore-cache),$(call delegate,adopt-windows-servercore-cache))
+	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-windows-servercore-cache)
+	$(if $(PLANNED.push.windows-servercore-cache),$(call adopt,windows-servercore-cache))
 help-windows-servercore-cache:
 	$(call image-help,windows-servercore-cache)
 build-windows-servercore-cache-linux-amd64-ltsc2019:
-	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"),$(call delegate,build-windows-servercore-cache-linux-amd64-ltsc2019))
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2019)
+	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"))
 .build-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(filter linux-amd64-ltsc2019,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
@@ -971,7 +1064,8 @@ build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019)
 build-windows-servercore-cache-linux-amd64-ltsc2022:
-	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"),$(call delegate,build-windows-servercore-cache-linux-amd64-ltsc2022))
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2022)
+	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"))
 .build-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(filter linux-amd64-ltsc2022,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
@@ -985,8 +1079,8 @@ build-windows-servercore-cache-linux-amd64-ltsc2022:
 .content-windows-servercore-cache: .list-windows-servercore-cache
 	$(call copy-tag,windows-servercore-cache,1.0,703f3f6469733a5b)
 .pull-windows-servercore-cache:
-	$(DOCKER) pull$(PODMAN_TLS) $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b
-	$(DOCKER) tag $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,windows-servercore-cache)) $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b
+	$(DOCKER) tag $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-$(call host-key,windows-servercore-cache)
 
 GROUP.conformance := busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver
 build-group-conformance: $(addprefix build-,busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver)

@@ -184,8 +184,12 @@ case "$cmd" in
     tool=$2 docker=$3 jobs=$4 file=$5
     # Only words make can hold: image names, keys and hex (nothing from a
     # registry answer reaches make otherwise).
-    MKIMAGES_TOOL=$tool MKIMAGES_DOCKER=$docker xargs -P "$jobs" -L 1 sh "$0" status-one <"$file" |
+    # The registry's complaints: the first one is enough to say why.
+    errs=$(mktemp) || exit 2
+    MKIMAGES_TOOL=$tool MKIMAGES_DOCKER=$docker xargs -P "$jobs" -L 1 sh "$0" status-one <"$file" 2>"$errs" |
       grep -E '^[a-z0-9][a-z0-9/._-]*@[a-z0-9-]+$' | LC_ALL=C sort
+    if [ -s "$errs" ]; then echo "mkimages: $tool: $(head -n 1 "$errs")" >&2; fi
+    rm -f "$errs"
     ;;
   status-one)
     shift

@@ -202,6 +202,30 @@ function imageView(img: Image, model: Model, sums: Map<string, string>, byName: 
   };
 }
 
+/**
+ * gVisor's target names: `basic_alpine` for the image `basic/alpine`, and
+ * `basic` for every image below a top folder that is not itself an image.
+ */
+function gvisorAliasesOf(model: Model): Array<{ alias: string; names: string; single: boolean }> {
+  const names = new Set(model.images.map((i) => i.name));
+  const built = model.images.filter((i) => !i.mirror);
+  const out: Array<{ alias: string; names: string; single: boolean }> = [];
+  for (const img of built) {
+    const alias = img.name.replace(/\//g, '_');
+    if (alias !== img.name) out.push({ alias, names: img.name, single: true });
+  }
+  const tops = new Map<string, string[]>();
+  for (const img of built) {
+    const i = img.name.indexOf('/');
+    if (i < 0) continue;
+    const top = img.name.slice(0, i);
+    if (names.has(top)) continue;
+    tops.set(top, [...(tops.get(top) ?? []), img.name]);
+  }
+  for (const [top, members] of [...tops].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out.push({ alias: top, names: members.join(' '), single: false });
+  return out;
+}
+
 /** What the templates see. */
 export function viewOf(model: Model) {
   const sums = folderSums(model);
@@ -210,6 +234,8 @@ export function viewOf(model: Model) {
   for (const img of model.images) for (const p of img.platforms) keys.add(p.key);
   const groups = [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') }));
   const imagesDir = imagesDirOf(model);
+  const gvisor = (model.settings as { compatibility?: string }).compatibility === 'gvisor';
+  const gvisorAliases = gvisor ? gvisorAliasesOf(model) : [];
   return {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     imagesDir,
@@ -226,6 +252,10 @@ export function viewOf(model: Model) {
     groups,
     groupCount: groups.length,
     groupNames: groups.map((g) => g.name).join(' '),
+    gvisor,
+    gvisorAliases,
+    gvisorAliasNames: gvisorAliases.map((a) => a.alias).join(' '),
+    gvisorSingleNames: gvisorAliases.filter((a) => a.single).map((a) => a.alias).join(' '),
   };
 }
 
