@@ -216,7 +216,10 @@ $(DOCKER) manifest create $(REGISTRY)/$($1_REPO):$2
 $(foreach k,$(call list-keys,$1),$(DOCKER) manifest add$(TLS_VERIFY) $($1_ANNOTATE_$k) $(REGISTRY)/$($1_REPO):$2 docker://$(REGISTRY)/$($1_REPO):$($1_TAG)-$k$(newline))
 $(DOCKER) manifest push --all$(TLS_VERIFY) $(REGISTRY)/$($1_REPO):$2 docker://$(REGISTRY)/$($1_REPO):$2
 endef
-publish-list = $(call publish-list.$(BUILDER),$1,$2,$(subst /,_,$1)-$2)
+# A Linux entry that serves one Windows version (a linux-amd64-ltsc2022 cache
+# helper) needs its os.version set in the list, which imagetools cannot do
+# (it takes each platform from the image): such lists use docker manifest.
+publish-list = $(call publish-list.$(if $(and $(filter buildx,$(BUILDER)),$($1_LINUX_OSVERSION)),docker,$(BUILDER)),$1,$2,$(subst /,_,$1)-$2)
 # $(call copy-tag,IMAGE,FROM,TO): REGISTRY/REPO:TO becomes the same list as :FROM.
 copy-tag = $(MKIMAGES_SH) copy $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY)/$($1_REPO):$2 $(REGISTRY)/$($1_REPO):$3
 

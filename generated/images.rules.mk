@@ -7,7 +7,7 @@
 busybox_DIR       := images/busybox
 busybox_REPO      := busybox
 busybox_TAG       := 1.29-1
-busybox_HASH      := 6dc5b674dbb793d4
+busybox_HASH      := 950f31ea4efe8a21
 busybox_SUM       := 8cf3343039db4c0b9f23ecb5f172247c4e1886edecf57197be7667d90703b5da
 busybox_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
 busybox_CLOSURE   := busybox powershell-helper
@@ -52,40 +52,40 @@ help-busybox:
 	$(call image-help,busybox)
 build-busybox-linux-amd64:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-amd64)
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"))
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64"))
 .build-busybox-linux-amd64:
-	@echo ">> building busybox (linux/amd64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	@echo ">> building busybox (linux/amd64) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) into $(REGISTRY)/busybox:1.29-1-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-amd64)
 build-busybox-linux-arm64:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-arm64)
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"))
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64"))
 .build-busybox-linux-arm64:
-	@echo ">> building busybox (linux/arm64) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	@echo ">> building busybox (linux/arm64) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) into $(REGISTRY)/busybox:1.29-1-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-arm64)
 build-busybox-linux-ppc64le:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-ppc64le)
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"))
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le"))
 .build-busybox-linux-ppc64le:
-	@echo ">> building busybox (linux/ppc64le) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	@echo ">> building busybox (linux/ppc64le) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) into $(REGISTRY)/busybox:1.29-1-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-ppc64le)
 build-busybox-linux-s390x:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-s390x)
-	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"))
+	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x"))
 .build-busybox-linux-s390x:
-	@echo ">> building busybox (linux/s390x) as $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	@echo ">> building busybox (linux/s390x) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) into $(REGISTRY)/busybox:1.29-1-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call CACHE,busybox,linux-s390x) -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
@@ -106,17 +106,17 @@ build-busybox-windows-amd64-ltsc2022:
 	@echo ">> publishing the list $(REGISTRY)/busybox:1.29-1 of $(call list-keys,busybox)"
 	$(call publish-list,busybox,1.29-1)
 .content-busybox: .list-busybox
-	$(call copy-tag,busybox,1.29-1,6dc5b674dbb793d4)
+	$(call copy-tag,busybox,1.29-1,950f31ea4efe8a21)
 .pull-busybox:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,busybox)) $(REGISTRY)/busybox:6dc5b674dbb793d4
-	$(DOCKER) tag $(REGISTRY)/busybox:6dc5b674dbb793d4 $(LOCAL_PREFIX)/busybox:6dc5b674dbb793d4-$(call host-key,busybox)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,busybox)) $(REGISTRY)/busybox:950f31ea4efe8a21
+	$(DOCKER) tag $(REGISTRY)/busybox:950f31ea4efe8a21 $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-$(call host-key,busybox)
 
 # ---------------------------------------------------------------------------
 # dockerhub/busybox: images/dockerhub/busybox, a mirror of docker.io/library/busybox:1.29, published as $(REGISTRY)/library/busybox:1.29
 dockerhub/busybox_DIR       := images/dockerhub/busybox
 dockerhub/busybox_REPO      := library/busybox
 dockerhub/busybox_TAG       := 1.29
-dockerhub/busybox_HASH      := 8513bee87878dae3
+dockerhub/busybox_HASH      := 56293f1d52ce8b64
 dockerhub/busybox_SUM       := 93f5d418df7287094485f3790b20219ee766cacb719ec18ffd29acb447eab707
 dockerhub/busybox_CLOSURE   := dockerhub/busybox
 dockerhub/busybox_MIRROR    := docker.io/library/busybox:1.29
@@ -139,7 +139,7 @@ help-dockerhub/busybox:
 dockerhub/httpd_DIR       := images/dockerhub/httpd
 dockerhub/httpd_REPO      := library/httpd
 dockerhub/httpd_TAG       := 2.4.38-alpine
-dockerhub/httpd_HASH      := 8c0b93ee1eb2651e
+dockerhub/httpd_HASH      := 260a81e6e18d6ba9
 dockerhub/httpd_SUM       := 625f793e7b22b6a2ce1b0a52688a721093e8287e6ca26dc6fb8e7b581ed86fea
 dockerhub/httpd_CLOSURE   := dockerhub/httpd
 dockerhub/httpd_MIRROR    := docker.io/library/httpd:2.4.38-alpine
@@ -162,7 +162,7 @@ help-dockerhub/httpd:
 dockerhub/nginx_DIR       := images/dockerhub/nginx
 dockerhub/nginx_REPO      := library/nginx
 dockerhub/nginx_TAG       := 1.14-alpine
-dockerhub/nginx_HASH      := 15aa9062cb9ab08c
+dockerhub/nginx_HASH      := 41151e556f71e690
 dockerhub/nginx_SUM       := 2bf0caf5d10507d3d6277a5205a3d8ecc474d92eb54a7c773a3644e382d99614
 dockerhub/nginx_CLOSURE   := dockerhub/nginx
 dockerhub/nginx_MIRROR    := docker.io/library/nginx:1.14-alpine
@@ -185,7 +185,7 @@ help-dockerhub/nginx:
 httpd_DIR       := images/httpd
 httpd_REPO      := httpd
 httpd_TAG       := 2.4.38-1
-httpd_HASH      := 43cdd15217c3cc84
+httpd_HASH      := fc86ead7dc4c16bf
 httpd_SUM       := d91167fa70d20ccbfd40bad3be961e9ff238dfa33facddbe14c2f10014c04bae
 httpd_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
 httpd_CLOSURE   := httpd
@@ -224,40 +224,40 @@ help-httpd:
 	$(call image-help,httpd)
 build-httpd-linux-amd64:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-amd64)
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"))
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64"))
 .build-httpd-linux-amd64:
-	@echo ">> building httpd (linux/amd64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	@echo ">> building httpd (linux/amd64) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) into $(REGISTRY)/httpd:2.4.38-1-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-amd64)
 build-httpd-linux-arm64:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-arm64)
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"))
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64"))
 .build-httpd-linux-arm64:
-	@echo ">> building httpd (linux/arm64) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	@echo ">> building httpd (linux/arm64) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) into $(REGISTRY)/httpd:2.4.38-1-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-arm64)
 build-httpd-linux-ppc64le:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-ppc64le)
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"))
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le"))
 .build-httpd-linux-ppc64le:
-	@echo ">> building httpd (linux/ppc64le) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	@echo ">> building httpd (linux/ppc64le) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) into $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-ppc64le)
 build-httpd-linux-s390x:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-s390x)
-	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"))
+	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x"))
 .build-httpd-linux-s390x:
-	@echo ">> building httpd (linux/s390x) as $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	@echo ">> building httpd (linux/s390x) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) into $(REGISTRY)/httpd:2.4.38-1-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call CACHE,httpd,linux-s390x) -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
@@ -266,17 +266,17 @@ build-httpd-linux-s390x:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.38-1 of $(call list-keys,httpd)"
 	$(call publish-list,httpd,2.4.38-1)
 .content-httpd: .list-httpd
-	$(call copy-tag,httpd,2.4.38-1,43cdd15217c3cc84)
+	$(call copy-tag,httpd,2.4.38-1,fc86ead7dc4c16bf)
 .pull-httpd:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd)) $(REGISTRY)/httpd:43cdd15217c3cc84
-	$(DOCKER) tag $(REGISTRY)/httpd:43cdd15217c3cc84 $(LOCAL_PREFIX)/httpd:43cdd15217c3cc84-$(call host-key,httpd)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd)) $(REGISTRY)/httpd:fc86ead7dc4c16bf
+	$(DOCKER) tag $(REGISTRY)/httpd:fc86ead7dc4c16bf $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-$(call host-key,httpd)
 
 # ---------------------------------------------------------------------------
 # httpd-new: images/httpd-new, published as $(REGISTRY)/httpd:2.4.39-1
 httpd-new_DIR       := images/httpd-new
 httpd-new_REPO      := httpd
 httpd-new_TAG       := 2.4.39-1
-httpd-new_HASH      := 24124bcaafc38980
+httpd-new_HASH      := 2b897a55c0924031
 httpd-new_SUM       := fe03fbf99463bc315b71fceb2cc1a44ef20621282abb6b996c1f7dd1b7fc9111
 httpd-new_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
 httpd-new_CLOSURE   := httpd-new
@@ -315,40 +315,40 @@ help-httpd-new:
 	$(call image-help,httpd-new)
 build-httpd-new-linux-amd64:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-amd64)
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"))
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64"))
 .build-httpd-new-linux-amd64:
-	@echo ">> building httpd-new (linux/amd64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	@echo ">> building httpd-new (linux/amd64) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) into $(REGISTRY)/httpd:2.4.39-1-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-amd64)
 build-httpd-new-linux-arm64:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-arm64)
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"))
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64"))
 .build-httpd-new-linux-arm64:
-	@echo ">> building httpd-new (linux/arm64) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	@echo ">> building httpd-new (linux/arm64) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) into $(REGISTRY)/httpd:2.4.39-1-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-arm64)
 build-httpd-new-linux-ppc64le:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-ppc64le)
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"))
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le"))
 .build-httpd-new-linux-ppc64le:
-	@echo ">> building httpd-new (linux/ppc64le) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	@echo ">> building httpd-new (linux/ppc64le) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) into $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-ppc64le)
 build-httpd-new-linux-s390x:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-s390x)
-	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"))
+	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x"))
 .build-httpd-new-linux-s390x:
-	@echo ">> building httpd-new (linux/s390x) as $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	@echo ">> building httpd-new (linux/s390x) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) into $(REGISTRY)/httpd:2.4.39-1-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call CACHE,httpd-new,linux-s390x) -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
@@ -357,17 +357,17 @@ build-httpd-new-linux-s390x:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.39-1 of $(call list-keys,httpd-new)"
 	$(call publish-list,httpd-new,2.4.39-1)
 .content-httpd-new: .list-httpd-new
-	$(call copy-tag,httpd-new,2.4.39-1,24124bcaafc38980)
+	$(call copy-tag,httpd-new,2.4.39-1,2b897a55c0924031)
 .pull-httpd-new:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd-new)) $(REGISTRY)/httpd:24124bcaafc38980
-	$(DOCKER) tag $(REGISTRY)/httpd:24124bcaafc38980 $(LOCAL_PREFIX)/httpd-new:24124bcaafc38980-$(call host-key,httpd-new)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd-new)) $(REGISTRY)/httpd:2b897a55c0924031
+	$(DOCKER) tag $(REGISTRY)/httpd:2b897a55c0924031 $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-$(call host-key,httpd-new)
 
 # ---------------------------------------------------------------------------
 # kitten: images/kitten, published as $(REGISTRY)/kitten:1.0
 kitten_DIR       := images/kitten
 kitten_REPO      := kitten
 kitten_TAG       := 1.0
-kitten_HASH      := 5d7781dc8ce503fe
+kitten_HASH      := d5fc54b1a756affa
 kitten_SUM       := bd697475399ce6c74ca089fd52a2e38ef746dab326cf1264e591b186678ca3c1
 kitten_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
 kitten_CLOSURE   := busybox kitten powershell-helper webserver windows-servercore-cache
@@ -412,40 +412,40 @@ help-kitten:
 	$(call image-help,kitten)
 build-kitten-linux-amd64:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-amd64)
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"))
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64"))
 .build-kitten-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
-	@echo ">> building kitten (linux/amd64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	@echo ">> building kitten (linux/amd64) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-amd64: push-webserver
 	@echo ">> building kitten (linux/amd64) into $(REGISTRY)/kitten:1.0-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-amd64)
 build-kitten-linux-arm64:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-arm64)
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"))
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64"))
 .build-kitten-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
-	@echo ">> building kitten (linux/arm64) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	@echo ">> building kitten (linux/arm64) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-arm64: push-webserver
 	@echo ">> building kitten (linux/arm64) into $(REGISTRY)/kitten:1.0-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-arm64)
 build-kitten-linux-ppc64le:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-ppc64le)
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"))
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le"))
 .build-kitten-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
-	@echo ">> building kitten (linux/ppc64le) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	@echo ">> building kitten (linux/ppc64le) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-ppc64le: push-webserver
 	@echo ">> building kitten (linux/ppc64le) into $(REGISTRY)/kitten:1.0-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-ppc64le)
 build-kitten-linux-s390x:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-s390x)
-	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"))
+	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x"))
 .build-kitten-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
-	@echo ">> building kitten (linux/s390x) as $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	@echo ">> building kitten (linux/s390x) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-s390x: push-webserver
 	@echo ">> building kitten (linux/s390x) into $(REGISTRY)/kitten:1.0-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call CACHE,kitten,linux-s390x) -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
@@ -466,17 +466,17 @@ build-kitten-windows-amd64-ltsc2022:
 	@echo ">> publishing the list $(REGISTRY)/kitten:1.0 of $(call list-keys,kitten)"
 	$(call publish-list,kitten,1.0)
 .content-kitten: .list-kitten
-	$(call copy-tag,kitten,1.0,5d7781dc8ce503fe)
+	$(call copy-tag,kitten,1.0,d5fc54b1a756affa)
 .pull-kitten:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,kitten)) $(REGISTRY)/kitten:5d7781dc8ce503fe
-	$(DOCKER) tag $(REGISTRY)/kitten:5d7781dc8ce503fe $(LOCAL_PREFIX)/kitten:5d7781dc8ce503fe-$(call host-key,kitten)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,kitten)) $(REGISTRY)/kitten:d5fc54b1a756affa
+	$(DOCKER) tag $(REGISTRY)/kitten:d5fc54b1a756affa $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-$(call host-key,kitten)
 
 # ---------------------------------------------------------------------------
 # nautilus: images/nautilus, published as $(REGISTRY)/nautilus:1.0
 nautilus_DIR       := images/nautilus
 nautilus_REPO      := nautilus
 nautilus_TAG       := 1.0
-nautilus_HASH      := ca2195317f84350e
+nautilus_HASH      := 7125c3044b266de9
 nautilus_SUM       := 2a79fb410f6ddc2928437c46deda72ffbe4e175a4373f74a6a606f103181bc4f
 nautilus_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
 nautilus_CLOSURE   := busybox nautilus powershell-helper webserver windows-servercore-cache
@@ -521,40 +521,40 @@ help-nautilus:
 	$(call image-help,nautilus)
 build-nautilus-linux-amd64:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-amd64)
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"))
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64"))
 .build-nautilus-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
-	@echo ">> building nautilus (linux/amd64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	@echo ">> building nautilus (linux/amd64) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-amd64: push-webserver
 	@echo ">> building nautilus (linux/amd64) into $(REGISTRY)/nautilus:1.0-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-amd64)
 build-nautilus-linux-arm64:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-arm64)
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"))
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64"))
 .build-nautilus-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
-	@echo ">> building nautilus (linux/arm64) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	@echo ">> building nautilus (linux/arm64) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-arm64: push-webserver
 	@echo ">> building nautilus (linux/arm64) into $(REGISTRY)/nautilus:1.0-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-arm64)
 build-nautilus-linux-ppc64le:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-ppc64le)
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"))
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le"))
 .build-nautilus-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
-	@echo ">> building nautilus (linux/ppc64le) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	@echo ">> building nautilus (linux/ppc64le) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-ppc64le: push-webserver
 	@echo ">> building nautilus (linux/ppc64le) into $(REGISTRY)/nautilus:1.0-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-ppc64le)
 build-nautilus-linux-s390x:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-s390x)
-	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"))
+	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x"))
 .build-nautilus-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
-	@echo ">> building nautilus (linux/s390x) as $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	@echo ">> building nautilus (linux/s390x) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-s390x: push-webserver
 	@echo ">> building nautilus (linux/s390x) into $(REGISTRY)/nautilus:1.0-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call CACHE,nautilus,linux-s390x) -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
@@ -575,17 +575,17 @@ build-nautilus-windows-amd64-ltsc2022:
 	@echo ">> publishing the list $(REGISTRY)/nautilus:1.0 of $(call list-keys,nautilus)"
 	$(call publish-list,nautilus,1.0)
 .content-nautilus: .list-nautilus
-	$(call copy-tag,nautilus,1.0,ca2195317f84350e)
+	$(call copy-tag,nautilus,1.0,7125c3044b266de9)
 .pull-nautilus:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nautilus)) $(REGISTRY)/nautilus:ca2195317f84350e
-	$(DOCKER) tag $(REGISTRY)/nautilus:ca2195317f84350e $(LOCAL_PREFIX)/nautilus:ca2195317f84350e-$(call host-key,nautilus)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nautilus)) $(REGISTRY)/nautilus:7125c3044b266de9
+	$(DOCKER) tag $(REGISTRY)/nautilus:7125c3044b266de9 $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-$(call host-key,nautilus)
 
 # ---------------------------------------------------------------------------
 # nginx: images/nginx, published as $(REGISTRY)/nginx:1.14-1
 nginx_DIR       := images/nginx
 nginx_REPO      := nginx
 nginx_TAG       := 1.14-1
-nginx_HASH      := 2531b498538458b7
+nginx_HASH      := ba35084a6f28b6ee
 nginx_SUM       := 9b07c2e51b8dfd8c0f06e7ab2cd431d5a3f07beb26c585872fbd35f8421e60e7
 nginx_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
 nginx_CLOSURE   := nginx
@@ -624,40 +624,40 @@ help-nginx:
 	$(call image-help,nginx)
 build-nginx-linux-amd64:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-amd64)
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"))
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64"))
 .build-nginx-linux-amd64:
-	@echo ">> building nginx (linux/amd64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	@echo ">> building nginx (linux/amd64) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) into $(REGISTRY)/nginx:1.14-1-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-amd64)
 build-nginx-linux-arm64:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-arm64)
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"))
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64"))
 .build-nginx-linux-arm64:
-	@echo ">> building nginx (linux/arm64) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	@echo ">> building nginx (linux/arm64) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) into $(REGISTRY)/nginx:1.14-1-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-arm64)
 build-nginx-linux-ppc64le:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-ppc64le)
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"))
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le"))
 .build-nginx-linux-ppc64le:
-	@echo ">> building nginx (linux/ppc64le) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	@echo ">> building nginx (linux/ppc64le) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) into $(REGISTRY)/nginx:1.14-1-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-ppc64le)
 build-nginx-linux-s390x:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-s390x)
-	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"))
+	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x"))
 .build-nginx-linux-s390x:
-	@echo ">> building nginx (linux/s390x) as $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:2531b498538458b7-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	@echo ">> building nginx (linux/s390x) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) into $(REGISTRY)/nginx:1.14-1-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call CACHE,nginx,linux-s390x) -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
@@ -666,17 +666,17 @@ build-nginx-linux-s390x:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.14-1 of $(call list-keys,nginx)"
 	$(call publish-list,nginx,1.14-1)
 .content-nginx: .list-nginx
-	$(call copy-tag,nginx,1.14-1,2531b498538458b7)
+	$(call copy-tag,nginx,1.14-1,ba35084a6f28b6ee)
 .pull-nginx:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx)) $(REGISTRY)/nginx:2531b498538458b7
-	$(DOCKER) tag $(REGISTRY)/nginx:2531b498538458b7 $(LOCAL_PREFIX)/nginx:2531b498538458b7-$(call host-key,nginx)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx)) $(REGISTRY)/nginx:ba35084a6f28b6ee
+	$(DOCKER) tag $(REGISTRY)/nginx:ba35084a6f28b6ee $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-$(call host-key,nginx)
 
 # ---------------------------------------------------------------------------
 # nginx-new: images/nginx-new, published as $(REGISTRY)/nginx:1.15-1
 nginx-new_DIR       := images/nginx-new
 nginx-new_REPO      := nginx
 nginx-new_TAG       := 1.15-1
-nginx-new_HASH      := b1e3dda069bd0bac
+nginx-new_HASH      := b3ff31d683f26850
 nginx-new_SUM       := c1c0b3f0da3e08622feeee1b91634469efb89bf66eabfc03fa44de647f301b9e
 nginx-new_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
 nginx-new_CLOSURE   := nginx-new
@@ -715,40 +715,40 @@ help-nginx-new:
 	$(call image-help,nginx-new)
 build-nginx-new-linux-amd64:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-amd64)
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"))
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64"))
 .build-nginx-new-linux-amd64:
-	@echo ">> building nginx-new (linux/amd64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	@echo ">> building nginx-new (linux/amd64) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) into $(REGISTRY)/nginx:1.15-1-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-amd64)
 build-nginx-new-linux-arm64:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-arm64)
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"))
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64"))
 .build-nginx-new-linux-arm64:
-	@echo ">> building nginx-new (linux/arm64) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	@echo ">> building nginx-new (linux/arm64) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) into $(REGISTRY)/nginx:1.15-1-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-arm64)
 build-nginx-new-linux-ppc64le:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-ppc64le)
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"))
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le"))
 .build-nginx-new-linux-ppc64le:
-	@echo ">> building nginx-new (linux/ppc64le) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	@echo ">> building nginx-new (linux/ppc64le) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) into $(REGISTRY)/nginx:1.15-1-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-ppc64le)
 build-nginx-new-linux-s390x:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-s390x)
-	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"))
+	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x"))
 .build-nginx-new-linux-s390x:
-	@echo ">> building nginx-new (linux/s390x) as $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	@echo ">> building nginx-new (linux/s390x) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) into $(REGISTRY)/nginx:1.15-1-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call CACHE,nginx-new,linux-s390x) -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
@@ -757,17 +757,17 @@ build-nginx-new-linux-s390x:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.15-1 of $(call list-keys,nginx-new)"
 	$(call publish-list,nginx-new,1.15-1)
 .content-nginx-new: .list-nginx-new
-	$(call copy-tag,nginx-new,1.15-1,b1e3dda069bd0bac)
+	$(call copy-tag,nginx-new,1.15-1,b3ff31d683f26850)
 .pull-nginx-new:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx-new)) $(REGISTRY)/nginx:b1e3dda069bd0bac
-	$(DOCKER) tag $(REGISTRY)/nginx:b1e3dda069bd0bac $(LOCAL_PREFIX)/nginx-new:b1e3dda069bd0bac-$(call host-key,nginx-new)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx-new)) $(REGISTRY)/nginx:b3ff31d683f26850
+	$(DOCKER) tag $(REGISTRY)/nginx:b3ff31d683f26850 $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-$(call host-key,nginx-new)
 
 # ---------------------------------------------------------------------------
 # pause: images/pause, published as $(REGISTRY)/pause:3.2
 pause_DIR       := images/pause
 pause_REPO      := pause
 pause_TAG       := 3.2
-pause_HASH      := 64b16723dc93cc98
+pause_HASH      := fb76d4835f25b008
 pause_SUM       := 9653d7413bc455c1f005454d1470b8cf1fda4828369d362600b4781f4a24538c
 pause_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x
 pause_CLOSURE   := pause
@@ -802,11 +802,11 @@ help-pause:
 	$(call image-help,pause)
 build-pause-linux-amd64:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-amd64)
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"))
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64"))
 .build-pause-linux-amd64:
-	@echo ">> building pause (linux/amd64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64"
+	@echo ">> building pause (linux/amd64) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-amd64 -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(filter linux-amd64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call CACHE,pause,linux-amd64) -t $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64 -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(filter linux-amd64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) into $(REGISTRY)/pause:3.2-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
@@ -814,11 +814,11 @@ build-pause-linux-amd64:
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-amd64)
 build-pause-linux-arm64:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-arm64)
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"))
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-arm64"))
 .build-pause-linux-arm64:
-	@echo ">> building pause (linux/arm64) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64"
+	@echo ">> building pause (linux/arm64) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-arm64 -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(filter linux-arm64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call CACHE,pause,linux-arm64) -t $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-arm64 -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(filter linux-arm64,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) into $(REGISTRY)/pause:3.2-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
@@ -826,11 +826,11 @@ build-pause-linux-arm64:
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-arm64)
 build-pause-linux-ppc64le:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-ppc64le)
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"))
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-ppc64le"))
 .build-pause-linux-ppc64le:
-	@echo ">> building pause (linux/ppc64le) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le"
+	@echo ">> building pause (linux/ppc64le) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-ppc64le -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call CACHE,pause,linux-ppc64le) -t $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-ppc64le -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) into $(REGISTRY)/pause:3.2-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
@@ -838,11 +838,11 @@ build-pause-linux-ppc64le:
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-ppc64le)
 build-pause-linux-s390x:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-s390x)
-	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"))
+	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-s390x"))
 .build-pause-linux-s390x:
-	@echo ">> building pause (linux/s390x) as $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x"
+	@echo ">> building pause (linux/s390x) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(LOCAL_PREFIX)/pause:64b16723dc93cc98-linux-s390x -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(filter linux-s390x,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call CACHE,pause,linux-s390x) -t $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-s390x -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(filter linux-s390x,$(call host-key,pause)), -t $(REGISTRY)/pause:3.2)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
 .publish-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) into $(REGISTRY)/pause:3.2-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
@@ -852,17 +852,17 @@ build-pause-linux-s390x:
 	@echo ">> publishing the list $(REGISTRY)/pause:3.2 of $(call list-keys,pause)"
 	$(call publish-list,pause,3.2)
 .content-pause: .list-pause
-	$(call copy-tag,pause,3.2,64b16723dc93cc98)
+	$(call copy-tag,pause,3.2,fb76d4835f25b008)
 .pull-pause:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,pause)) $(REGISTRY)/pause:64b16723dc93cc98
-	$(DOCKER) tag $(REGISTRY)/pause:64b16723dc93cc98 $(LOCAL_PREFIX)/pause:64b16723dc93cc98-$(call host-key,pause)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,pause)) $(REGISTRY)/pause:fb76d4835f25b008
+	$(DOCKER) tag $(REGISTRY)/pause:fb76d4835f25b008 $(LOCAL_PREFIX)/pause:fb76d4835f25b008-$(call host-key,pause)
 
 # ---------------------------------------------------------------------------
 # powershell-helper: images/powershell-helper, published as $(REGISTRY)/powershell-helper:6.2.7
 powershell-helper_DIR       := images/powershell-helper
 powershell-helper_REPO      := powershell-helper
 powershell-helper_TAG       := 6.2.7
-powershell-helper_HASH      := 806d540ed2412870
+powershell-helper_HASH      := a878d7a79748e5b5
 powershell-helper_SUM       := da6da39f7708410da7af45fe45952ad1ed88688755f7961fa2d57513972577dd
 powershell-helper_PLATFORMS := linux-amd64
 powershell-helper_CLOSURE   := powershell-helper
@@ -891,10 +891,10 @@ help-powershell-helper:
 	$(call image-help,powershell-helper)
 build-powershell-helper-linux-amd64:
 	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper-linux-amd64)
-	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"))
+	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64"))
 .build-powershell-helper-linux-amd64:
-	@echo ">> building powershell-helper (linux/amd64) as $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(filter linux-amd64,$(call host-key,powershell-helper)), -t $(REGISTRY)/powershell-helper:6.2.7)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
+	@echo ">> building powershell-helper (linux/amd64) as $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(filter linux-amd64,$(call host-key,powershell-helper)), -t $(REGISTRY)/powershell-helper:6.2.7)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
 .publish-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) into $(REGISTRY)/powershell-helper:6.2.7-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call CACHE,powershell-helper,linux-amd64) -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
@@ -903,17 +903,17 @@ build-powershell-helper-linux-amd64:
 	@echo ">> publishing the list $(REGISTRY)/powershell-helper:6.2.7 of $(call list-keys,powershell-helper)"
 	$(call publish-list,powershell-helper,6.2.7)
 .content-powershell-helper: .list-powershell-helper
-	$(call copy-tag,powershell-helper,6.2.7,806d540ed2412870)
+	$(call copy-tag,powershell-helper,6.2.7,a878d7a79748e5b5)
 .pull-powershell-helper:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,powershell-helper)) $(REGISTRY)/powershell-helper:806d540ed2412870
-	$(DOCKER) tag $(REGISTRY)/powershell-helper:806d540ed2412870 $(LOCAL_PREFIX)/powershell-helper:806d540ed2412870-$(call host-key,powershell-helper)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,powershell-helper)) $(REGISTRY)/powershell-helper:a878d7a79748e5b5
+	$(DOCKER) tag $(REGISTRY)/powershell-helper:a878d7a79748e5b5 $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-$(call host-key,powershell-helper)
 
 # ---------------------------------------------------------------------------
 # webserver: images/webserver, published as $(REGISTRY)/webserver:1.0
 webserver_DIR       := images/webserver
 webserver_REPO      := webserver
 webserver_TAG       := 1.0
-webserver_HASH      := cf8e7041cf87bc46
+webserver_HASH      := 6efc2dd9841a1277
 webserver_SUM       := ab90f629abe00b3ebdd941ece1602eac26bb956d6655f943951c70db4d87fa2e
 webserver_PLATFORMS := linux-amd64 linux-arm64 linux-ppc64le linux-s390x windows-amd64-ltsc2019 windows-amd64-ltsc2022
 webserver_CLOSURE   := busybox powershell-helper webserver windows-servercore-cache
@@ -958,40 +958,40 @@ help-webserver:
 	$(call image-help,webserver)
 build-webserver-linux-amd64:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-amd64)
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"))
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64"))
 .build-webserver-linux-amd64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-amd64)
-	@echo ">> building webserver (linux/amd64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	@echo ">> building webserver (linux/amd64) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-amd64: push-busybox
 	@echo ">> building webserver (linux/amd64) into $(REGISTRY)/webserver:1.0-linux-amd64"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-amd64)
 build-webserver-linux-arm64:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-arm64)
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"))
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64"))
 .build-webserver-linux-arm64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-arm64)
-	@echo ">> building webserver (linux/arm64) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64"
-	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	@echo ">> building webserver (linux/arm64) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64"
+	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-arm64: push-busybox
 	@echo ">> building webserver (linux/arm64) into $(REGISTRY)/webserver:1.0-linux-arm64"
 	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-arm64)
 build-webserver-linux-ppc64le:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-ppc64le)
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"))
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le"))
 .build-webserver-linux-ppc64le: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-ppc64le)
-	@echo ">> building webserver (linux/ppc64le) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le"
-	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	@echo ">> building webserver (linux/ppc64le) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le"
+	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-ppc64le: push-busybox
 	@echo ">> building webserver (linux/ppc64le) into $(REGISTRY)/webserver:1.0-linux-ppc64le"
 	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-ppc64le)
 build-webserver-linux-s390x:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-s390x)
-	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"))
+	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x"))
 .build-webserver-linux-s390x: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-s390x)
-	@echo ">> building webserver (linux/s390x) as $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x"
-	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	@echo ">> building webserver (linux/s390x) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x"
+	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-s390x: push-busybox
 	@echo ">> building webserver (linux/s390x) into $(REGISTRY)/webserver:1.0-linux-s390x"
 	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call CACHE,webserver,linux-s390x) -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
@@ -1012,20 +1012,21 @@ build-webserver-windows-amd64-ltsc2022:
 	@echo ">> publishing the list $(REGISTRY)/webserver:1.0 of $(call list-keys,webserver)"
 	$(call publish-list,webserver,1.0)
 .content-webserver: .list-webserver
-	$(call copy-tag,webserver,1.0,cf8e7041cf87bc46)
+	$(call copy-tag,webserver,1.0,6efc2dd9841a1277)
 .pull-webserver:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,webserver)) $(REGISTRY)/webserver:cf8e7041cf87bc46
-	$(DOCKER) tag $(REGISTRY)/webserver:cf8e7041cf87bc46 $(LOCAL_PREFIX)/webserver:cf8e7041cf87bc46-$(call host-key,webserver)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,webserver)) $(REGISTRY)/webserver:6efc2dd9841a1277
+	$(DOCKER) tag $(REGISTRY)/webserver:6efc2dd9841a1277 $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-$(call host-key,webserver)
 
 # ---------------------------------------------------------------------------
 # windows-servercore-cache: images/windows-servercore-cache, published as $(REGISTRY)/windows-servercore-cache:1.0
 windows-servercore-cache_DIR       := images/windows-servercore-cache
 windows-servercore-cache_REPO      := windows-servercore-cache
 windows-servercore-cache_TAG       := 1.0
-windows-servercore-cache_HASH      := 703f3f6469733a5b
+windows-servercore-cache_HASH      := 4f91eabf197ccfef
 windows-servercore-cache_SUM       := 516cd6b440eb8600456fadbaecd458218aaa8bcc24a952e8e2535b7698186b47
 windows-servercore-cache_PLATFORMS := linux-amd64-ltsc2019 linux-amd64-ltsc2022
 windows-servercore-cache_CLOSURE   := windows-servercore-cache
+windows-servercore-cache_LINUX_OSVERSION := yes
 windows-servercore-cache_ARGS      :=
 windows-servercore-cache_PARENTS_linux-amd64-ltsc2019 :=
 windows-servercore-cache_ANNOTATE_linux-amd64-ltsc2019 := --os linux --arch amd64 --os-version $(WINDOWS_OS_VERSION_ltsc2019)
@@ -1055,20 +1056,20 @@ help-windows-servercore-cache:
 	$(call image-help,windows-servercore-cache)
 build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2019)
-	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"))
+	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019"))
 .build-windows-servercore-cache-linux-amd64-ltsc2019:
-	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(filter linux-amd64-ltsc2019,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(filter linux-amd64-ltsc2019,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019)
 build-windows-servercore-cache-linux-amd64-ltsc2022:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2022)
-	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"))
+	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022"))
 .build-windows-servercore-cache-linux-amd64-ltsc2022:
-	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022"
-	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(filter linux-amd64-ltsc2022,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022"
+	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(filter linux-amd64-ltsc2022,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022"
 	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
@@ -1077,10 +1078,10 @@ build-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> publishing the list $(REGISTRY)/windows-servercore-cache:1.0 of $(call list-keys,windows-servercore-cache)"
 	$(call publish-list,windows-servercore-cache,1.0)
 .content-windows-servercore-cache: .list-windows-servercore-cache
-	$(call copy-tag,windows-servercore-cache,1.0,703f3f6469733a5b)
+	$(call copy-tag,windows-servercore-cache,1.0,4f91eabf197ccfef)
 .pull-windows-servercore-cache:
-	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,windows-servercore-cache)) $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b
-	$(DOCKER) tag $(REGISTRY)/windows-servercore-cache:703f3f6469733a5b $(LOCAL_PREFIX)/windows-servercore-cache:703f3f6469733a5b-$(call host-key,windows-servercore-cache)
+	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,windows-servercore-cache)) $(REGISTRY)/windows-servercore-cache:4f91eabf197ccfef
+	$(DOCKER) tag $(REGISTRY)/windows-servercore-cache:4f91eabf197ccfef $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-$(call host-key,windows-servercore-cache)
 
 GROUP.conformance := busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver
 build-group-conformance: $(addprefix build-,busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver)

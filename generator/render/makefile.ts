@@ -154,6 +154,7 @@ function imageView(img: Image, model: Model, sums: Map<string, string>, byName: 
     tag: img.tag,
     hash: img.hash,
     versioned: img.tag !== img.hash,
+    linuxOsVersion: img.platforms.some((p) => p.key.startsWith('linux-') && p.platform.osVersion !== undefined),
     sum: sums.get(img.name) ?? '',
     nested: nested.join(' '),
     closure: closureOf(img, byName),
