@@ -3,6 +3,10 @@
 //   Dockerfile-specific `<Dockerfile>.dockerignore` that BuildKit prefers);
 // - per platform, the Dockerfile used and the BASEIMAGE entry as written;
 // - build args and labels from image.yaml;
+// - what else makes the built image differ: the name it is published under,
+//   its version (the org.opencontainers.image.version label; also when
+//   .dockerignore leaves VERSION out of the context) and the repository's
+//   source URL (the .source label);
 // - the content hashes of the in-tree images it is built from.
 // Records are JSON lines, so no value can be confused with another, and
 // every list is sorted, so file-system order and locale do not matter.
@@ -15,7 +19,7 @@ import dockerignoreModule from '@balena/dockerignore';
 const dockerignore = dockerignoreModule.default;
 import type { TreeEntry } from '../scan/tree.js';
 
-const HASH_VERSION = 'mkimages content hash v1';
+const HASH_VERSION = 'mkimages content hash v2';
 
 export interface ContextEntry {
   entry: TreeEntry;
@@ -69,6 +73,12 @@ function hashContextRecords(entries: readonly ContextEntry[]): string[] {
 }
 
 export interface HashInput {
+  /** The repository it is published as (ALIAS / image.yaml name, else the folder's name). */
+  publishedName: string;
+  /** VERSION / image.yaml version; undefined when the tag is H itself. */
+  version?: string;
+  /** mkimages.yaml source, which every image carries as a label. */
+  source?: string;
   /** One context per distinct ignore file, keyed by that file's name (or ""). */
   contexts: ReadonlyMap<string, readonly ContextEntry[]>;
   platforms: ReadonlyArray<{ key: string; dockerfile: string; dockerfileDigest: string; ignoreFile: string; baseImage?: string }>;
@@ -84,6 +94,8 @@ export function contentHash(input: HashInput): string {
   const h = createHash('sha256');
   const line = (...parts: unknown[]) => h.update(JSON.stringify(parts)).update('\n');
   line(HASH_VERSION);
+  line('published', input.publishedName, input.version ?? null);
+  if (input.source !== undefined) line('source', input.source);
   if (input.mirror !== undefined) line('mirror', input.mirror);
   for (const p of input.platforms) line('platform', p.key, p.dockerfile, p.dockerfileDigest, p.ignoreFile, p.baseImage ?? null);
   for (const [k, v] of input.buildArgs) line('arg', k, v);

@@ -43,7 +43,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas =
   // Hashes are meaningless with a cycle; the cycle is reported.
   const images: Image[] = [];
   if (!graph.hasCycle) {
-    const hashes = hashImages(resolved, graph.parents);
+    const hashes = hashImages(resolved, graph.parents, settings);
     const sums = listImageFolders(tree.entries, resolved.map((r) => r.name));
     for (const r of resolved) {
       images.push(toImage(r, { hash: hashes.get(r.name)!, parents: graph.parents.get(r.name) ?? [], platformParents: graph.platformParents.get(r.name), sums: sums.get(r.name)! }));

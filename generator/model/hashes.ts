@@ -4,9 +4,10 @@
 import { contentHash, filterContext, type ContextEntry } from '../hash/content.js';
 import type { ResolvedImage } from './image.js';
 import { text } from './source.js';
+import type { Settings } from './types.js';
 
 /** H per image name. The graph must have no cycle. */
-export function hashImages(images: readonly ResolvedImage[], parents: ReadonlyMap<string, readonly string[]>): Map<string, string> {
+export function hashImages(images: readonly ResolvedImage[], parents: ReadonlyMap<string, readonly string[]>, settings: Settings): Map<string, string> {
   const byName = new Map(images.map((i) => [i.name, i]));
   const hashes = new Map<string, string>();
   const hashOf = (img: ResolvedImage): string => {
@@ -20,6 +21,9 @@ export function hashImages(images: readonly ResolvedImage[], parents: ReadonlyMa
       contexts.set(p.ignoreFile, filterContext(src.entries, p.ignoreFile ? text(src.files.get(p.ignoreFile)) : undefined));
     }
     const h = contentHash({
+      publishedName: img.publishedName,
+      version: img.version,
+      source: settings.source,
       contexts,
       platforms: img.platforms,
       buildArgs: img.buildArgs,

@@ -79,6 +79,41 @@ describe('content hash H', () => {
   });
 });
 
+describe('H covers the tag, the labels and the published name', () => {
+  // The issue: with VERSION left out of the context by .dockerignore, a
+  // VERSION bump left H unchanged, so the new tag pointed at old content.
+  const ignored: Spec = {
+    'images/app/Dockerfile': 'FROM scratch\nCOPY . /\n',
+    'images/app/data.txt': 'one\n',
+    'images/app/.dockerignore': 'VERSION\nimage.yaml\nALIAS\n',
+    'images/app/VERSION': '1.0\n',
+  };
+
+  it('a VERSION bump changes H even when .dockerignore leaves VERSION out of the context', () => {
+    const h0 = hashOf(modelOf(ignored).model, 'app');
+    expect(hashOf(modelOf({ ...ignored, 'images/app/VERSION': '1.1\n' }).model, 'app')).not.toBe(h0);
+    // The context is the same: only the tag differs.
+    expect(hashOf(modelOf({ ...ignored, 'images/app/data.txt': 'one\n' }).model, 'app')).toBe(h0);
+  });
+
+  it('so does a version given in image.yaml, a label, the published name, and the repository source', () => {
+    const h0 = hashOf(modelOf(ignored).model, 'app');
+    const { 'images/app/VERSION': _version, ...withYaml } = ignored;
+    const y1 = hashOf(modelOf({ ...withYaml, 'images/app/image.yaml': 'version: "1.0"\n' }).model, 'app');
+    expect(hashOf(modelOf({ ...withYaml, 'images/app/image.yaml': 'version: "1.1"\n' }).model, 'app')).not.toBe(y1);
+    expect(hashOf(modelOf({ ...ignored, 'images/app/image.yaml': 'labels: {team: a}\n' }).model, 'app')).not.toBe(
+      hashOf(modelOf({ ...ignored, 'images/app/image.yaml': 'labels: {team: b}\n' }).model, 'app'),
+    );
+    expect(hashOf(modelOf({ ...ignored, 'images/app/ALIAS': 'web\n' }).model, 'app')).not.toBe(h0);
+    expect(hashOf(modelOf({ ...ignored, 'images/mkimages.yaml': 'source: https://example.dev/repo\n' }).model, 'app')).not.toBe(h0);
+  });
+
+  it('an image without VERSION differs from the same image with one', () => {
+    const { 'images/app/VERSION': _v, ...none } = ignored;
+    expect(hashOf(modelOf(none).model, 'app')).not.toBe(hashOf(modelOf(ignored).model, 'app'));
+  });
+});
+
 describe('the make-time freshness check', () => {
   const odd: Spec = {
     'images/odd/Dockerfile': 'FROM scratch\n',
