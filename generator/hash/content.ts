@@ -2,7 +2,8 @@
 // - the build context Docker would send, honouring .dockerignore (or the
 //   Dockerfile-specific `<Dockerfile>.dockerignore` that BuildKit prefers);
 // - per platform, the Dockerfile used and the BASEIMAGE entry as written;
-// - build args and labels from image.yaml;
+// - build args, labels and annotations (title, description, licenses, url)
+//   from image.yaml;
 // - what else makes the built image differ: the name it is published under,
 //   its version (the org.opencontainers.image.version label; also when
 //   .dockerignore leaves VERSION out of the context) and the repository's
@@ -84,6 +85,8 @@ export interface HashInput {
   platforms: ReadonlyArray<{ key: string; dockerfile: string; dockerfileDigest: string; ignoreFile: string; baseImage?: string }>;
   buildArgs: ReadonlyArray<readonly [string, string]>;
   labels: ReadonlyArray<readonly [string, string]>;
+  /** OCI annotations ([full key, value]), which are labels of the image too. */
+  annotations?: ReadonlyArray<readonly [string, string]>;
   /** Images it is built from: [name, H]. */
   parents: ReadonlyArray<readonly [string, string]>;
   /** Upstream reference for mirror images. */
@@ -100,6 +103,7 @@ export function contentHash(input: HashInput): string {
   for (const p of input.platforms) line('platform', p.key, p.dockerfile, p.dockerfileDigest, p.ignoreFile, p.baseImage ?? null);
   for (const [k, v] of input.buildArgs) line('arg', k, v);
   for (const [k, v] of input.labels) line('label', k, v);
+  for (const [k, v] of input.annotations ?? []) line('annotation', k, v);
   for (const [name, hash] of input.parents) line('parent', name, hash);
   for (const ignoreFile of [...input.contexts.keys()].sort()) {
     line('context', ignoreFile);

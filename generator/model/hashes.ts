@@ -28,6 +28,7 @@ export function hashImages(images: readonly ResolvedImage[], parents: ReadonlyMa
       platforms: img.platforms,
       buildArgs: img.buildArgs,
       labels: img.labels,
+      annotations: img.annotations,
       parents: (parents.get(img.name) ?? []).map((n) => [n, hashOf(byName.get(n)!)] as const),
       mirror: img.mirror,
     });

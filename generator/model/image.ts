@@ -7,8 +7,8 @@ import { compareStrings, Diagnostics } from '../diagnostics.js';
 import { isRepositoryPath, parseReference, TAG_RE } from '../parse/grammar.js';
 import { compareBytes } from '../scan/tree.js';
 import { planPlatforms, type PlatformPlan, type Where } from './platforms.js';
-import { GROUP_RE, mirrorProblem, stringPairs } from './rules.js';
-import { text, type ImageSource } from './source.js';
+import { annotationProblem, GROUP_RE, mirrorProblem, stringPairs } from './rules.js';
+import { ANNOTATION_KEYS, text, type ImageSource } from './source.js';
 import type { Image, ParentRef, Settings } from './types.js';
 
 /** An image with its own values resolved, before the dependency graph and hashes. */
@@ -21,6 +21,7 @@ export interface ResolvedImage {
   platforms: PlatformPlan[];
   buildArgs: Array<[string, string]>;
   labels: Array<[string, string]>;
+  annotations: Array<[string, string]>;
   groups: string[];
   /** image.yaml dependsOn, with lines. */
   dependsOn: Array<{ name: string; line?: number }>;
@@ -50,6 +51,7 @@ export function resolveImage(src: ImageSource, settings: Settings, diags: Diagno
     platforms: planPlatforms(src, settings, diags),
     buildArgs: stringPairs(y.buildArgs),
     labels: stringPairs(y.labels),
+    annotations: annotationsOf(src),
     groups: [...groups].sort(),
     dependsOn: (y.dependsOn ?? []).map((d, i) => ({ name: d, line: src.lineOf(['dependsOn', i]) })),
     mirror: y.mirror !== undefined && !mirrorProblem(y.mirror) ? y.mirror : undefined,
@@ -58,6 +60,16 @@ export function resolveImage(src: ImageSource, settings: Settings, diags: Diagno
     binStep,
     staged: binStep || src.dockerfiles.some((f) => /BASEARCH|CROSS_BUILD_/.test(text(src.files.get(f)) ?? '')),
   };
+}
+
+/** The valid title, description, licenses and url, as [full OCI key, value], sorted by key. */
+function annotationsOf(src: ImageSource): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [field, key] of Object.entries(ANNOTATION_KEYS) as Array<[keyof typeof ANNOTATION_KEYS, string]>) {
+    const value = src.yaml[field];
+    if (value !== undefined && !annotationProblem(field, value)) out.push([key, value]);
+  }
+  return out.sort((a, b) => compareStrings(a[0], b[0]));
 }
 
 /** Where the published name and version were given, for the message about two folders publishing both. */
@@ -105,6 +117,7 @@ export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums
     })),
     buildArgs: r.buildArgs,
     labels: r.labels,
+    annotations: r.annotations,
     parents: [...parents],
     groups: r.groups,
     mirror: r.mirror,

@@ -8,7 +8,7 @@ import { checkReference, REGISTRY_TOKEN } from '../parse/baseimage.js';
 import { isRepositoryPath, platformKey, TAG_RE } from '../parse/grammar.js';
 import type { ResolvedImage } from './image.js';
 import { baseImagesOf } from './platforms.js';
-import { yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
+import { ANNOTATION_KEYS, yamlBaseImages, yamlPlatforms, type ImageSource } from './source.js';
 import type { Settings } from './types.js';
 
 type ImageRule = (src: ImageSource, diags: Diagnostics) => void;
@@ -140,6 +140,39 @@ const reservedBuildArgs: ImageRule = (src, diags) => {
   }
 };
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** An http(s) URL: scheme, host, then no whitespace or control character. */
+export function isHttpUrl(value: string): boolean {
+  if (!/^https?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/.test(value) || CONTROL.test(value)) return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** What is wrong with an annotation value (title, description, licenses, url), or undefined. */
+export function annotationProblem(field: keyof typeof ANNOTATION_KEYS, value: string): string | undefined {
+  if (value.trim() === '') return `${field} is empty, expected one line of text, found ${shown(value)}`;
+  if (CONTROL.test(value)) return `${field} holds a line break or control character, expected one line of printable text, found ${shown(value)}`;
+  if (field === 'url' && !isHttpUrl(value)) return `url is not an http(s) URL, expected https://host/path (or http://), found ${shown(value)}`;
+  return undefined;
+}
+
+/** title, description, licenses and url: one line of text each (url an http(s) URL), not given as a label too. */
+const annotationsValid: ImageRule = (src, diags) => {
+  for (const [field, key] of Object.entries(ANNOTATION_KEYS) as Array<[keyof typeof ANNOTATION_KEYS, string]>) {
+    const value = src.yaml[field];
+    if (value === undefined) continue;
+    const problem = annotationProblem(field, value);
+    if (problem) diags.error(src.yamlFile!, src.lineOf([field]), problem);
+    if (src.yaml.labels && key in src.yaml.labels) {
+      diags.error(src.yamlFile!, src.lineOf(['labels', key]), `labels.${key} is set together with ${field}, expected the value once (${field}: sets the label), found both`);
+    }
+  }
+};
+
 const validGroups: ImageRule = (src, diags) => {
   src.yaml.groups?.forEach((g, i) => {
     if (!GROUP_RE.test(g)) diags.error(src.yamlFile!, src.lineOf(['groups', i]), `invalid group name, expected lowercase letters, digits, ".", "_" or "-" (and "/"), found ${shown(g)}`);
@@ -158,6 +191,7 @@ const IMAGE_RULES: readonly ImageRule[] = [
   singleLineValues,
   reservedBuildArgs,
   validGroups,
+  annotationsValid,
 ];
 
 /** Whether the folder says how to make the image: a Dockerfile, or mirror:. */

@@ -26,7 +26,19 @@ export interface ImageYaml {
   dependsOn?: string[];
   mirror?: string;
   promote?: boolean;
+  title?: string;
+  description?: string;
+  licenses?: string;
+  url?: string;
 }
+
+/** image.yaml keys that become OCI annotations (and labels), with their full keys. */
+export const ANNOTATION_KEYS = {
+  title: 'org.opencontainers.image.title',
+  description: 'org.opencontainers.image.description',
+  licenses: 'org.opencontainers.image.licenses',
+  url: 'org.opencontainers.image.url',
+} as const;
 
 export interface ImageSource {
   /** The folder's path below the images dir. */

@@ -63,6 +63,13 @@ export interface Image {
   platforms: PlatformBuild[];
   buildArgs: Array<[string, string]>;
   labels: Array<[string, string]>;
+  /**
+   * OCI annotations from image.yaml title, description, licenses and url,
+   * with their full keys (`org.opencontainers.image.title`), sorted by key;
+   * for the image's labels and the manifest list's annotations. Values are
+   * single lines of printable text (any other character allowed: quote them).
+   */
+  annotations: Array<[string, string]>;
   /** Names of the in-tree images it is built from, sorted. */
   parents: string[];
   groups: string[];

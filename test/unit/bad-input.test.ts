@@ -64,7 +64,7 @@ const TAG_EXPECTED = 'expected at most 128 letters, digits, "_", "." or "-" not 
 const REF_EXPECTED = 'expected [registry/]name[:tag][@digest] in lowercase (REGISTRY may stand for the registry)';
 const NAME_EXPECTED = 'expected lowercase [a-z0-9] words joined by ".", "_", "__" or "-"';
 const ARCH_LIST = 'amd64, arm64, arm, ppc64le, s390x, 386, riscv64, mips64le, loong64';
-const IMAGE_KEYS = 'name, version, platforms, baseImage, buildArgs, labels, groups, dependsOn, mirror, promote';
+const IMAGE_KEYS = 'name, version, platforms, baseImage, buildArgs, labels, groups, dependsOn, mirror, promote, title, description, licenses, url';
 
 export const CASES: Case[] = [
   // BASEIMAGE
@@ -296,6 +296,41 @@ export const CASES: Case[] = [
     name: 'image.yaml platform without a Dockerfile for it',
     files: { 'images/y/Dockerfile.amd64': df, 'images/y/image.yaml': 'platforms:\n  - linux/amd64\n  - linux/arm64\n' },
     expected: ['images/y/image.yaml:3: no Dockerfile for linux/arm64 (listed in platforms), expected one of Dockerfile.arm64, Dockerfile.aarch64, Dockerfile in images/y, found only Dockerfile.amd64'],
+  },
+  {
+    name: 'image.yaml title holding a control character',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'version: "1"\ntitle: "Web\\aserver"\n' },
+    expected: ['images/y/image.yaml:2: title holds a line break or control character, expected one line of printable text, found "Web\\u0007server"'],
+  },
+  {
+    name: 'image.yaml description on several lines',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'description: |\n  Serves pages.\n  Fast.\n' },
+    expected: ['images/y/image.yaml:1: description holds a line break or control character, expected one line of printable text, found "Serves pages.\\nFast.\\n"'],
+  },
+  {
+    name: 'image.yaml licenses empty',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'title: Web\nlicenses: " "\n' },
+    expected: ['images/y/image.yaml:2: licenses is empty, expected one line of text, found " "'],
+  },
+  {
+    name: 'image.yaml url that is not http(s)',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'url: ftp://example.dev/web\n' },
+    expected: ['images/y/image.yaml:1: url is not an http(s) URL, expected https://host/path (or http://), found "ftp://example.dev/web"'],
+  },
+  {
+    name: 'image.yaml url holding a space and shell syntax',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'title: Web\nurl: "https://example.dev/$(touch CANARY) x"\n' },
+    expected: ['images/y/image.yaml:2: url is not an http(s) URL, expected https://host/path (or http://), found "https://example.dev/$(touch CANARY) x"'],
+  },
+  {
+    name: 'image.yaml title that is not a string',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'title: 42\n' },
+    expected: ['images/y/image.yaml:1: title has the wrong type, expected string, found number 42'],
+  },
+  {
+    name: 'image.yaml title also given as a label',
+    files: { 'images/y/Dockerfile': df, 'images/y/image.yaml': 'title: Web\nlabels:\n  org.opencontainers.image.title: Other\n' },
+    expected: ['images/y/image.yaml:3: labels.org.opencontainers.image.title is set together with title, expected the value once (title: sets the label), found both'],
   },
   // Dockerfiles
   {

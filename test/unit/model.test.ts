@@ -267,3 +267,21 @@ describe('compatibility: gvisor', () => {
     expect(model.images.filter((i) => i.underscoreName === 'basic_alpine').map((i) => i.name)).toEqual(['basic/alpine', 'basic_alpine']);
   });
 });
+
+describe('title, description, licenses and url', () => {
+  it('become OCI annotations with their full keys, and part of H', () => {
+    const yaml = 'title: Web server\ndescription: "Serves pages: fast, and \\"quoted\\" $(safe)"\nlicenses: MIT OR Apache-2.0\nurl: https://example.dev/web?x=1#top\n';
+    const { model, messages } = modelOf({ 'images/web/Dockerfile': 'FROM scratch\n', 'images/web/image.yaml': yaml, 'images/plain/Dockerfile': 'FROM scratch\n' });
+    expect(messages).toEqual([]);
+    expect(img(model, 'web').annotations).toEqual([
+      ['org.opencontainers.image.description', 'Serves pages: fast, and "quoted" $(safe)'],
+      ['org.opencontainers.image.licenses', 'MIT OR Apache-2.0'],
+      ['org.opencontainers.image.title', 'Web server'],
+      ['org.opencontainers.image.url', 'https://example.dev/web?x=1#top'],
+    ]);
+    expect(img(model, 'plain').annotations).toEqual([]);
+    const retitled = modelOf({ 'images/web/Dockerfile': 'FROM scratch\n', 'images/web/image.yaml': yaml.replace('Web server', 'Web server 2'), 'images/plain/Dockerfile': 'FROM scratch\n' });
+    expect(img(retitled.model, 'web').hash).not.toBe(img(model, 'web').hash);
+    expect(img(retitled.model, 'plain').hash).toBe(img(model, 'plain').hash);
+  });
+});

@@ -89,7 +89,7 @@ describe('image.yaml', () => {
     parseYamlFile('images/x/image.yaml', buf('version: "1.0"\nbuildArgs:\n  GOOD: x\n  NESTED: {a: 1}\nunknown: 3\nplatforms: linux/amd64\n'), loadSchemas().image, d);
     expect(messages(d)).toEqual([
       'images/x/image.yaml:4: buildArgs.NESTED has the wrong type, expected string or number or boolean, found a mapping',
-      'images/x/image.yaml:5: unknown key "unknown" in the top level, expected one of name, version, platforms, baseImage, buildArgs, labels, groups, dependsOn, mirror, promote',
+      'images/x/image.yaml:5: unknown key "unknown" in the top level, expected one of name, version, platforms, baseImage, buildArgs, labels, groups, dependsOn, mirror, promote, title, description, licenses, url',
       'images/x/image.yaml:6: platforms has the wrong type, expected array, found the string "linux/amd64"',
     ]);
   });
