@@ -53,6 +53,7 @@ export async function timeStages(root: string): Promise<StageTimes> {
   const { readTree } = await import('../generator/scan/tree.js');
   const { buildModel } = await import('../generator/model/build.js');
   const { renderMakefile } = await import('../generator/render/makefile.js');
+  const { loadTemplates } = await import('../generator/templates.js');
   const { renderCatalog, renderGraph } = await import('../generator/render/catalog.js');
   const { staleFiles, writeFiles } = await import('../generator/write/output.js');
   const { Diagnostics } = await import('../generator/diagnostics.js');
@@ -66,9 +67,9 @@ export async function timeStages(root: string): Promise<StageTimes> {
   mark('buildModel');
   if (diags.hasErrors) throw new Error(`the synthetic tree has errors: ${JSON.stringify(diags.sorted().slice(0, 3))}`);
   // The first call compiles the Handlebars templates (then cached): with one image, that is nearly all it does.
-  renderMakefile({ ...model, images: model.images.slice(0, 1), groups: new Map() });
+  renderMakefile({ ...model, images: model.images.slice(0, 1), groups: new Map() }, loadTemplates());
   mark('template compile (1-image render)');
-  const mk = renderMakefile(model);
+  const mk = renderMakefile(model, loadTemplates());
   mark('renderMakefile (compiled)');
   const json = renderCatalog(model);
   const md = renderGraph(model);

@@ -6,6 +6,7 @@ import { buildModel } from './model/build.js';
 import type { Model } from './model/types.js';
 import { renderCatalog, renderGraph } from './render/catalog.js';
 import { renderMakefile } from './render/makefile.js';
+import { loadTemplates } from './templates.js';
 import { loadSchemas, type Schemas } from './schemas.js';
 import { readTree } from './scan/tree.js';
 
@@ -29,7 +30,7 @@ export function generate(root: string, options: GenerateOptions = {}): Generated
   const diags = new Diagnostics();
   const model = buildModel(readTree(root, options.imagesDir ?? 'images'), diags, options.schemas ?? loadSchemas());
   if (diags.hasErrors) return { files: new Map(), diagnostics: diags.sorted() };
-  const makefile = renderMakefile(model);
+  const makefile = renderMakefile(model, loadTemplates());
   const files = new Map<string, string>([
     [`${OUTPUT_DIR}/images.mk`, makefile.main],
     [`${OUTPUT_DIR}/images.rules.mk`, makefile.rules],

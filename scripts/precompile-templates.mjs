@@ -2,7 +2,7 @@
 // Build step (npm run build, prepare, pretest): precompiles templates/*.mk.hbs
 // into dist/templates.cjs, so a run loads Handlebars' small runtime instead of
 // compiling the templates every time. The file records a hash of the
-// template sources; render/makefile.ts compiles at run time instead when the
+// template sources; generator/templates.ts compiles at run time instead when the
 // sources differ (an edited template, or no build), with the same result.
 
 import { createHash } from 'node:crypto';

@@ -1,62 +1,12 @@
 // Renders generated/images.mk from the model. Templates only loop over the
-// fields prepared here; escaping happens in escape.ts and nowhere else.
+// fields prepared here; escaping happens in escape.ts and nowhere else. The
+// templates themselves are read at the edge (generator/templates.ts).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
 import type { Image, Model } from '../model/types.js';
-import { PACKAGE_ROOT, TEMPLATE_DIR } from '../paths.js';
+import type { Templates } from '../templates.js';
 import { makeShellWord } from './escape.js';
-
-type Template = (context: unknown) => string;
-interface Environment {
-  create(): Environment;
-  registerPartial(name: string, partial: unknown): void;
-  template(spec: unknown): Template;
-  compile(source: string, options: unknown): Template;
-}
-interface Sources {
-  templates: { main: string; rules: string };
-  partials: string[];
-  options: unknown;
-}
-interface Precompiled {
-  sourceHash: string;
-  partials: Record<string, unknown>;
-  templates: Record<'main' | 'rules', unknown>;
-}
-
-const require = createRequire(import.meta.url);
-const PRECOMPILED = join(PACKAGE_ROOT, 'dist', 'templates.cjs');
-let compiled: { main: Template; rules: Template } | undefined;
-
-/**
- * A private Handlebars environment with the templates: precompiled by the
- * build when dist/templates.cjs matches the sources (only the small runtime
- * is loaded), else compiled here. Both give the same output.
- */
-export function templates(usePrecompiled = true): { main: Template; rules: Template } {
-  if (compiled && usePrecompiled) return compiled;
-  const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
-  const sources = JSON.parse(read('templates.json')) as Sources;
-  const hash = createHash('sha256');
-  for (const name of [...sources.partials, ...Object.values(sources.templates)].sort()) hash.update(`${name}\0${read(name)}\0`);
-  const precompiled = existsSync(PRECOMPILED) ? (require(PRECOMPILED) as Precompiled) : undefined;
-  if (usePrecompiled && precompiled?.sourceHash === hash.digest('hex')) {
-    const hb = (require('handlebars/runtime') as { default: Environment }).default.create();
-    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), hb.template(precompiled.partials[p]));
-    compiled = { main: hb.template(precompiled.templates.main), rules: hb.template(precompiled.templates.rules) };
-  } else {
-    const hb = (require('handlebars') as Environment).create();
-    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), read(p));
-    const runtime = { main: hb.compile(read(sources.templates.main), sources.options), rules: hb.compile(read(sources.templates.rules), sources.options) };
-    if (!usePrecompiled) return runtime;
-    compiled = runtime;
-  }
-  return compiled;
-}
 
 /** A BASEIMAGE value for make: the REGISTRY token becomes $(REGISTRY), resolved at make time. */
 export function baseImageForMake(ref: string): string {
@@ -68,6 +18,43 @@ function buildArgsWords(img: Image): string {
   for (const [k, v] of img.buildArgs) words.push('--build-arg', makeShellWord(`${k}=${v}`));
   for (const [k, v] of img.labels) words.push('--label', makeShellWord(`${k}=${v}`));
   return words.map((w) => ` ${w}`).join('');
+}
+
+const OCI = 'org.opencontainers.image.';
+/** The catalog keys an image may carry beyond what make computes (version, revision, source, created, base.name). */
+const OCI_FIELDS = ['title', 'description', 'licenses', 'url'] as const;
+/** The shapes the model may give them in: Image fields, or an `annotations` map or list (short or full keys). */
+type WithMetadata = Image & {
+  annotations?: Record<string, unknown> | Array<[string, unknown]>;
+} & Partial<Record<(typeof OCI_FIELDS)[number], unknown>>;
+
+/**
+ * org.opencontainers.image.title, .description, .licenses and .url of an
+ * image: from image.yaml's fields of those names, else from its `labels` of
+ * those keys. `labels` are the ones the builds still need (a key in `labels`
+ * is already among the image's labels); `annotations` go on its list.
+ */
+export function ociMetadata(img: Image): { labels: Array<[string, string]>; annotations: Array<[string, string]> } {
+  const m = img as WithMetadata;
+  const fields = new Map<string, string>();
+  const given = m.annotations === undefined ? [] : Array.isArray(m.annotations) ? m.annotations : Object.entries(m.annotations);
+  for (const [k, v] of given) {
+    const short = k.startsWith(OCI) ? k.slice(OCI.length) : k;
+    if ((OCI_FIELDS as readonly string[]).includes(short) && v !== undefined && v !== null) fields.set(short, String(v));
+  }
+  for (const k of OCI_FIELDS) if (typeof m[k] === 'string') fields.set(k, m[k]);
+  const labelled = new Map(img.labels);
+  const labels: Array<[string, string]> = [];
+  const annotations: Array<[string, string]> = [];
+  for (const k of OCI_FIELDS) {
+    const key = OCI + k;
+    if (labelled.has(key)) annotations.push([key, labelled.get(key)!]);
+    else if (fields.has(k)) {
+      labels.push([key, fields.get(k)!]);
+      annotations.push([key, fields.get(k)!]);
+    }
+  }
+  return { labels, annotations };
 }
 
 /** `tools/lister` → `tools_lister.tar.gz` (one file per image under ARCHIVE_DIR). */
@@ -147,6 +134,7 @@ function closureOf(img: Image, byName: Map<string, Image>): string {
 function imageView(img: Image, model: Model, sums: Map<string, string>, byName: Map<string, Image>) {
   const nested = model.images.filter((o) => o.name.startsWith(`${img.name}/`)).map((o) => o.name);
   const context = `$(MKIMAGES_ROOT)${img.dir}`;
+  const oci = ociMetadata(img);
   return {
     name: img.name,
     dir: img.dir,
@@ -162,6 +150,9 @@ function imageView(img: Image, model: Model, sums: Map<string, string>, byName: 
     archive: archiveName(img.name),
     platformKeys: img.platforms.map((p) => p.key).join(' '),
     args: buildArgsWords(img),
+    ociLabels: oci.labels.map(([k, v]) => ` --label ${makeShellWord(`${k}=${v}`)}`).join(''),
+    ociAnnotations: oci.annotations.map(([k, v]) => ` --annotation ${makeShellWord(`index:${k}=${v}`)}`).join(''),
+    promote: img.promote,
     stage: img.staged,
     bin: img.binStep,
     parents: img.parents,
@@ -260,14 +251,12 @@ export function viewOf(model: Model) {
   };
 }
 
-/** The registry helper make runs (static: the same for every tree). */
-export function renderScript(): string {
-  return readFileSync(join(TEMPLATE_DIR, 'mkimages.sh'), 'utf8');
-}
-
-/** generated/images.mk (settings, macros, aggregates) and generated/images.rules.mk (per image). */
-export function renderMakefile(model: Model): { main: string; rules: string; script: string } {
+/**
+ * generated/images.mk (settings, macros, aggregates), generated/images.rules.mk
+ * (per image) and generated/mkimages.sh (the static registry helper), from
+ * templates loaded at the edge (generator/templates.ts).
+ */
+export function renderMakefile(model: Model, t: Templates): { main: string; rules: string; script: string } {
   const view = viewOf(model);
-  const t = templates();
-  return { main: t.main(view), rules: t.rules(view), script: renderScript() };
+  return { main: t.main(view), rules: t.rules(view), script: t.script };
 }

@@ -35,7 +35,8 @@ describe.each(cases)('fixture %s', (name) => {
 
 describe('precompiled templates', () => {
   it('render exactly what the templates compiled at run time render', async () => {
-    const { templates, viewOf } = await import('../../generator/render/makefile.js');
+    const { viewOf } = await import('../../generator/render/makefile.js');
+    const { loadTemplates: templates } = await import('../../generator/templates.js');
     const result = generate(join(FIXTURES, 'kubernetes'));
     const view = viewOf(result.model!);
     const pre = templates(true);
