@@ -1,10 +1,10 @@
-// mkimages' own JSON Schemas (schema/*.json), read at the edge and handed to
-// the stages that validate YAML; parse/ never reads them itself.
+// mkimages' own JSON Schemas (schema/*.json), handed by the edge (generate.ts)
+// to the stages that validate YAML; parse/ never reads them itself. They are
+// ajv's standalone code for the schemas, generated and kept current by
+// test/unit/schemas.test.ts, so a run neither loads nor runs ajv's compiler.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { SCHEMA_DIR } from './paths.js';
+import type { ValidateFunction } from 'ajv';
+import { image, settings } from './schema-validators.generated.js';
 
 export interface Schemas {
   /** image.yaml (schema/image.schema.json). */
@@ -13,37 +13,9 @@ export interface Schemas {
   readonly settings: ValidateFunction;
 }
 
-// The schemas are fixed files of this package, checked against the
-// meta-schema by a unit test; not re-checking them and not optimising the
-// generated code saves most of ajv's start-up on every run.
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateSchema: false, code: { optimize: false } });
+const SCHEMAS: Schemas = { image: image as unknown as ValidateFunction, settings: settings as unknown as ValidateFunction };
 
-function compile(dir: string, file: string): ValidateFunction {
-  const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
-  delete schema.$schema; // ajv's default meta-schema is draft-07; the keywords used are common to both.
-  return ajv.compile(schema);
-}
-
-const loaded = new Map<string, Schemas>();
-
-/**
- * The schemas of a schema folder (default: this package's). Each is compiled
- * on first use: a tree with no image.yaml never pays for ajv's compiler.
- */
-export function loadSchemas(dir: string = SCHEMA_DIR): Schemas {
-  let s = loaded.get(dir);
-  if (!s) {
-    let image: ValidateFunction | undefined;
-    let settings: ValidateFunction | undefined;
-    s = {
-      get image() {
-        return (image ??= compile(dir, 'image.schema.json'));
-      },
-      get settings() {
-        return (settings ??= compile(dir, 'mkimages.schema.json'));
-      },
-    };
-    loaded.set(dir, s);
-  }
-  return s;
+/** This package's schemas. */
+export function loadSchemas(): Schemas {
+  return SCHEMAS;
 }

@@ -14,11 +14,16 @@
 
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import dockerignoreModule from '@balena/dockerignore';
-
-// CommonJS: module.exports is the factory, and so is its `.default`.
-const dockerignore = dockerignoreModule.default;
+import { createRequire } from 'node:module';
 import type { TreeEntry } from '../scan/tree.js';
+
+type DockerignoreFactory = typeof import('@balena/dockerignore').default;
+let dockerignoreFactory: DockerignoreFactory | undefined;
+
+/** @balena/dockerignore, loaded on first use: most folders have no .dockerignore. */
+function dockerignore(): DockerignoreFactory {
+  return (dockerignoreFactory ??= createRequire(import.meta.url)('@balena/dockerignore') as DockerignoreFactory);
+}
 
 const HASH_VERSION = 'mkimages content hash v2';
 
@@ -31,7 +36,7 @@ export interface ContextEntry {
 /** Docker's .dockerignore rules applied to a context; returns the entries Docker would send. */
 export function filterContext(entries: readonly ContextEntry[], ignoreText: string | undefined): ContextEntry[] {
   if (ignoreText === undefined) return [...entries];
-  const ig = dockerignore({ ignorecase: false }).add(readIgnorePatterns(ignoreText));
+  const ig = dockerignore()({ ignorecase: false }).add(readIgnorePatterns(ignoreText));
   return entries.filter((e) => !ig.ignores(e.rel));
 }
 

@@ -3,9 +3,18 @@
 // syntax errors and node ranges; ajv's instancePath is mapped back to a node.
 
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node, Pair } from 'yaml';
 import { Diagnostics, shown } from '../diagnostics.js';
 import { decodeText } from './text.js';
+
+type YamlLibrary = typeof import('yaml');
+let yamlLibrary: YamlLibrary | undefined;
+
+/** The yaml package, loaded on first use: most image folders hold no YAML. */
+function yaml(): YamlLibrary {
+  return (yamlLibrary ??= createRequire(import.meta.url)('yaml') as YamlLibrary);
+}
 
 export interface YamlFile<T> {
   value: T;
@@ -69,6 +78,7 @@ function explain(e: ErrorObject, root: unknown, schemaProps: string[]): { path: 
 
 /** A YAML parse error, said the way the other messages are. */
 function syntaxMessage(doc: Document, code: string, message: string, offset: number, lineAt: (offset: number) => number): string {
+  const { isScalar, visit } = yaml();
   const msg = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   if (code === 'DUPLICATE_KEY') {
     // Name the key and where it was first given.
@@ -94,6 +104,7 @@ function syntaxMessage(doc: Document, code: string, message: string, offset: num
 
 /** Reads a YAML file and validates it with `validate` (a compiled schema, see schemas.ts). */
 export function parseYamlFile<T>(file: string, bytes: Buffer, validate: ValidateFunction, diags: Diagnostics): YamlFile<T> | undefined {
+  const { isMap, isPair, isScalar, LineCounter, parseDocument, visit } = yaml();
   const text = decodeText(file, bytes, diags);
   if (text === undefined) return undefined;
   const lineCounter = new LineCounter();
