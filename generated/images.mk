@@ -98,8 +98,17 @@ TLS_VERIFY = $(if $(call insecure,$(REGISTRY)), --tls-verify=false)
 # and the labels every image carries.
 BUILD.buildx  = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER)) --provenance=false --sbom=false
 BUILD.docker  = DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(DOCKER) build
-BUILD.podman  = $(DOCKER) build
+# podman: --layers=false, because podman 4.3's layer cache ignores the
+# platform (an amd64 build of a FROM scratch context reused the arm64 image);
+# BUILD_FLAGS=--layers=true brings the cache back.
+BUILD.podman  = $(DOCKER) build --layers=false$(TLS_VERIFY)
 BUILD         = $(BUILD.$(BUILDER))
+# $(call REPRODUCIBLE,IMAGE): the build's time is SOURCE_DATE_EPOCH (see
+# source-date-epoch). podman's --timestamp sets it on the config, the history
+# and every file of the new layers: the same inputs give the same image ID.
+# BuildKit (buildx, docker) takes it as a build arg, for the config and the
+# history only (Docker 26's own builder refuses rewrite-timestamp=true).
+REPRODUCIBLE  = $(if $(filter podman,$(BUILDER)), --timestamp $(call source-date-epoch,$1), --build-arg SOURCE_DATE_EPOCH=$(call source-date-epoch,$1))
 BUILD_ARGS    = --build-arg REGISTRY=$(REGISTRY) --build-arg LOCAL_PREFIX=$(LOCAL_PREFIX)
 LOAD          = $(if $(filter buildx,$(BUILDER)), --load)
 PUBLISH       = $(if $(filter buildx,$(BUILDER)), --push)
@@ -143,7 +152,8 @@ endif
 # Local images: one `docker image ls` per make run, indexed once as
 # LOCAL_ID.<repo>+<tag>, answers every "is it built here?".
 LOCAL_IMAGES = $(eval LOCAL_IMAGES := $$(shell $$(DOCKER) image ls --format '{{.Repository}}:{{.Tag}}@{{.ID}}' 2>/dev/null))$(LOCAL_IMAGES)
-LOCAL_INDEX = $(eval LOCAL_INDEX :=)$(foreach r,$(LOCAL_IMAGES),$(eval LOCAL_ID.$(subst :,+,$(firstword $(subst @, ,$r))) := $(lastword $(subst @, ,$r))))
+LOCAL_INDEX = $(eval LOCAL_INDEX :=)$(foreach r,$(LOCAL_IMAGES),$(eval LOCAL_ID.$(subst :,+,$(firstword $(subst @, ,$r))) := $(lastword $(subst @, ,$r)))$(if $(filter localhost/%,$r),$(eval LOCAL_ID.$(subst :,+,$(patsubst localhost/%,%,$(firstword $(subst @, ,$r)))) := $(lastword $(subst @, ,$r)))))
+# (podman lists a name with no registry host, LOCAL_PREFIX=local/x, as localhost/local/x.)
 # $(call local-id,REPO:TAG): the local image ID of REPO:TAG, empty when absent.
 local-id   = $(strip $(LOCAL_INDEX)$(LOCAL_ID.$(subst :,+,$1)))
 # $(call same-image,REF1,REF2): non-empty when both are present and the same image.
@@ -210,11 +220,14 @@ $(foreach k,$(call list-keys,$1),$(MANIFEST) annotate $($1_ANNOTATE_$k) $(REGIST
 $(MANIFEST) push --purge$(MANIFEST_INSECURE) $(REGISTRY)/$($1_REPO):$2
 @rm -rf $(RUN_DIR)/docker-config-$3
 endef
+# podman keeps a list as a local image: it gets a name of this run's own (not
+# REGISTRY/REPO:TAG, which a build may have given an image, and never a list
+# an earlier run left), and goes once pushed (--rm).
+podman-list = localhost/mkimages-list/$($1_REPO):$(notdir $(PLAN_FILE))-$2
 define publish-list.podman
--@$(DOCKER) manifest rm $(REGISTRY)/$($1_REPO):$2 >/dev/null 2>&1
-$(DOCKER) manifest create $(REGISTRY)/$($1_REPO):$2
-$(foreach k,$(call list-keys,$1),$(DOCKER) manifest add$(TLS_VERIFY) $($1_ANNOTATE_$k) $(REGISTRY)/$($1_REPO):$2 docker://$(REGISTRY)/$($1_REPO):$($1_TAG)-$k$(newline))
-$(DOCKER) manifest push --all$(TLS_VERIFY) $(REGISTRY)/$($1_REPO):$2 docker://$(REGISTRY)/$($1_REPO):$2
+$(DOCKER) manifest create $(call podman-list,$1,$2)
+$(foreach k,$(call list-keys,$1),$(DOCKER) manifest add$(TLS_VERIFY) $($1_ANNOTATE_$k) $(call podman-list,$1,$2) docker://$(REGISTRY)/$($1_REPO):$($1_TAG)-$k$(newline))
+$(DOCKER) manifest push --all --rm$(TLS_VERIFY) $(call podman-list,$1,$2) docker://$(REGISTRY)/$($1_REPO):$2
 endef
 # A Linux entry that serves one Windows version (a linux-amd64-ltsc2022 cache
 # helper) needs its os.version set in the list, which imagetools cannot do
@@ -251,14 +264,42 @@ tag-built  = $(if $2,$(foreach t,$(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$
 # $(call tag-loaded,IMAGE): LOCAL_PREFIX/IMAGE:latest (and :H) is the loaded platform.
 tag-loaded = $(if $(call host-key,$1),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$(call host-key,$1),$(LOCAL_PREFIX)/$1:latest),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",$(call tag-built,$1,$(call host-key,$1))),@echo ">> $1 has no platform for $(or $(strip $(PLATFORMS) $(OS) $(ARCH)),linux/$(HOST_ARCH)) (its platforms: $($1_PLATFORMS)); not loaded")
 
-# $(call save-images,FILE,IMAGES): LOCAL_PREFIX/<image>:latest and the
-# published names of IMAGES in one .tar.gz for `docker load -i` or `podman load -i`.
+# Bundles (save-N, save-all-images) are docker-archives, which `docker load
+# -i` and `podman load -i` both read, compressed as ARCHIVE_COMPRESSION says:
+# gzip (NAME.tar.gz), xz (.tar.xz), zstd (.tar.zst) or none (.tar). gzip,
+# except with podman: Debian 12's podman 4.3 (and skopeo 1.9) cannot read a
+# gzip-compressed docker-archive ("payload does not match any of the
+# supported image formats"), and docker and podman both read xz.
+ARCHIVE_COMPRESSION ?= $(if $(filter podman,$(BUILDER)),xz,gzip)
+ARCHIVE_EXT.gzip := .gz
+ARCHIVE_EXT.xz   := .xz
+ARCHIVE_EXT.zstd := .zst
+COMPRESS.gzip    := gzip -f
+COMPRESS.xz      := xz -T0 -f
+COMPRESS.zstd    := zstd -q -f --rm
+archive-checked  = $(if $(filter gzip xz zstd none,$(ARCHIVE_COMPRESSION)),,$(error mkimages: ARCHIVE_COMPRESSION=$(ARCHIVE_COMPRESSION): expected gzip, xz, zstd or none))
+# $(call bundle-name,NAME.tar.gz): the bundle's file name, with the suffix of ARCHIVE_COMPRESSION.
+bundle-name      = $(archive-checked)$(patsubst %.tar.gz,%.tar,$1)$(ARCHIVE_EXT.$(ARCHIVE_COMPRESSION))
+save-refs        = $(foreach i,$1,$(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG))
+# $(call save-images,NAME.tar.gz,IMAGES): LOCAL_PREFIX/<image>:latest and the
+# published names of IMAGES in one bundle under ARCHIVE_DIR.
 define save-images
 @mkdir -p $(ARCHIVE_DIR)
 $(foreach i,$2,$(DOCKER) tag $(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG)$(newline))
-$(DOCKER) save $(if $(filter podman,$(BUILDER)),-m )$(foreach i,$2,$(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG)) | gzip -c > $(ARCHIVE_DIR)/.$1.tmp
+$(if $(and $(filter-out podman,$(BUILDER)),$(filter gzip,$(ARCHIVE_COMPRESSION))),$(call save-piped,$1,$2),$(call save-file,$(call bundle-name,$1),$2,$(patsubst %.tar.gz,%.tar,$1)))
+@echo ">> wrote $(ARCHIVE_DIR)/$(call bundle-name,$1) ($(words $2) image(s)); load it with: docker load -i $(ARCHIVE_DIR)/$(call bundle-name,$1) (or podman load -i)"
+endef
+define save-piped
+$(DOCKER) save $(call save-refs,$2) | gzip -c > $(ARCHIVE_DIR)/.$1.tmp
 mv $(ARCHIVE_DIR)/.$1.tmp $(ARCHIVE_DIR)/$1
-@echo ">> wrote $(ARCHIVE_DIR)/$1 ($(words $2) image(s)); load it with: docker load -i $(ARCHIVE_DIR)/$1 (or podman load -i)"
+endef
+# $(call save-file,BUNDLE,IMAGES,NAME.tar): saved to a file first, so a failed
+# save stops make before anything is compressed or renamed.
+define save-file
+@rm -f $(ARCHIVE_DIR)/.$3 $(ARCHIVE_DIR)/.$1
+$(DOCKER) save$(if $(filter podman,$(BUILDER)), -m --format docker-archive) -o $(ARCHIVE_DIR)/.$3 $(call save-refs,$2)
+$(if $(COMPRESS.$(ARCHIVE_COMPRESSION)),$(COMPRESS.$(ARCHIVE_COMPRESSION)) $(ARCHIVE_DIR)/.$3)
+mv $(ARCHIVE_DIR)/.$1 $(ARCHIVE_DIR)/$1
 endef
 
 # ---------------------------------------------------------------------------
@@ -282,17 +323,25 @@ PROMOTED      := busybox httpd httpd-new kitten nautilus nginx nginx-new pause p
 build-all-images: $(addprefix build-,$(ALL_IMAGES)) ## Build every image for the host platform (or PLATFORMS)
 push-all-images: $(addprefix push-,$(ALL_IMAGES)) ## Publish every image not yet in REGISTRY (mirrors are copied)
 load-all-images: $(addprefix load-,$(ALL_IMAGES)) ## Make every $(LOCAL_PREFIX)/<image>:latest present
-save-all-images: load-all-images ## Write every image to one bundle, $(ARCHIVE_DIR)/images.tar.gz
+save-all-images: load-all-images ## Write every image to one bundle, $(ARCHIVE_DIR)/images.tar.gz (.tar.xz with podman)
 	$(call save-images,images.tar.gz,$(ALL_IMAGES))
 list-all-images: ## Print every published reference, one a line
 	@printf '%s\n' $(addprefix $(REGISTRY)/,$(ALL_REFS))
-mirror-all-images: $(addprefix .mirror-out-,$(PROMOTED)) ## Copy every promoted image by tag to MIRROR_REGISTRY; write $(MIRROR_MAPPING)
-	$(shell mkdir -p $(dir $(MIRROR_MAPPING)))$(file >$(MIRROR_MAPPING).tmp,$(foreach i,$(PROMOTED),$(REGISTRY)/$($i_REPO):$($i_TAG)=$(MIRROR_REGISTRY)/$($i_REPO):$($i_TAG)$(newline)))@mv $(MIRROR_MAPPING).tmp $(MIRROR_MAPPING)
+mirror-all-images: $(if $(MIRROR_FROM),,$(addprefix .mirror-out-,$(PROMOTED))) ## Copy every promoted image by tag to MIRROR_REGISTRY (from REGISTRY, or from the bundle MIRROR_FROM); write $(MIRROR_MAPPING)
+	$(shell mkdir -p $(dir $(MIRROR_MAPPING)))$(file >$(MIRROR_MAPPING).tmp)$(foreach i,$(PROMOTED),$(file >>$(MIRROR_MAPPING).tmp,$(REGISTRY)/$($i_REPO):$($i_TAG)=$(MIRROR_REGISTRY)/$($i_REPO):$($i_TAG)))$(if $(MIRROR_FROM),$(MKIMAGES_SH) mirror-bundle $(BUNDLE_TOOL) '$(DOCKER)' $(MIRROR_FROM) $(MIRROR_MAPPING).tmp)
+	@mv $(MIRROR_MAPPING).tmp $(MIRROR_MAPPING)
 	@echo ">> wrote $(MIRROR_MAPPING): SOURCE=DESTINATION per line (for oc image mirror -f)"
 ifneq ($(filter mirror-all-images,$(MAKECMDGOALS)),)
 ifeq ($(MIRROR_REGISTRY),)
 $(error mkimages: set MIRROR_REGISTRY=host[:port][/prefix], the registry mirror-all-images copies to)
 endif
+endif
+# The disconnected side: MIRROR_FROM=<bundle> (save-all-images) is pushed by
+# tag into MIRROR_REGISTRY, and REGISTRY is never reached: with skopeo from
+# the docker-archive (the image ID, its config digest, is kept), else with the
+# engine (load, tag, push).
+ifndef BUNDLE_TOOL
+BUNDLE_TOOL = $(eval BUNDLE_TOOL := $$(if $$(shell command -v skopeo),skopeo,engine))$(BUNDLE_TOOL)
 endif
 .mirror-out-busybox:
 	$(MKIMAGES_SH) copy $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY)/busybox:1.29-1 $(MIRROR_REGISTRY)/busybox:1.29-1

@@ -25,6 +25,13 @@
 #       unless DESTINATION already has SOURCE's digest.
 #   mkimages.sh digest TOOL DOCKER REF
 #       Prints the digest of REF as the registry serves it.
+#   mkimages.sh mirror-bundle TOOL DOCKER BUNDLE FILE
+#       Pushes images of the docker-archive BUNDLE (save-all-images; gzip, xz,
+#       bzip2, zstd or none) by tag: FILE holds `SOURCE=DESTINATION` lines,
+#       SOURCE a name the bundle holds. Checks that every SOURCE is there before
+#       it pushes anything; never reads SOURCE's registry. TOOL: `skopeo` (from
+#       the archive, keeping the image ID; a DESTINATION that already holds that
+#       image is left alone) or `engine` (DOCKER load, tag, push).
 #   mkimages.sh fresh DIR FILE
 #       FILE holds one line per image: `NAME SUM NESTED...`. Prints the names
 #       whose folder DIR/NAME (less its NESTED image folders) no longer lists
@@ -177,6 +184,105 @@ listing() {
   } | LC_ALL=C sort -z | sha256sum | cut -c1-64
 }
 
+# bundle_tar BUNDLE DIR: DIR/bundle.tar is BUNDLE, uncompressed (skopeo 1.9
+# and podman 4.3 cannot read a gzip-compressed docker-archive).
+bundle_tar() {
+  magic=$(od -An -tx1 -N6 "$1" | tr -d ' \n')
+  case "$magic" in
+    1f8b*) gzip -dc "$1" >"$2/bundle.tar" ;;
+    425a68*) bzip2 -dc "$1" >"$2/bundle.tar" ;;
+    fd377a585a00) xz -dc "$1" >"$2/bundle.tar" ;;
+    28b52ffd*) zstd -q -dc "$1" >"$2/bundle.tar" ;;
+    *) ln -s "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" "$2/bundle.tar" ;;
+  esac
+}
+
+# normalized REF: REF as a fully qualified name (docker save writes
+# docker.io/library/x:1 as x:1, podman as docker.io/library/x:1).
+normalized() {
+  r=$1
+  case "$r" in
+    */*) case "${r%%/*}" in *.* | *:* | localhost) ;; *) r=docker.io/$r ;; esac ;;
+    *) r=docker.io/library/$r ;;
+  esac
+  case "$r" in docker.io/*/*) ;; docker.io/*) r=docker.io/library/${r#docker.io/} ;; esac
+  echo "$r"
+}
+
+# mirror_bundle TOOL DOCKER BUNDLE FILE
+mirror_bundle() {
+  tool=$1 docker=$2 bundle=$3 file=$4
+  [ -f "$bundle" ] || { echo "mkimages: MIRROR_FROM=$bundle: no such file (a bundle written by save-all-images)" >&2; return 1; }
+  case "$tool" in skopeo | engine) ;; *) echo "mkimages: unknown bundle tool '$tool' (skopeo or engine)" >&2; return 1 ;; esac
+  work=$(mktemp -d "${TMPDIR:-/var/tmp}/mkimages-bundle.XXXXXX") || return 1
+  trap 'rm -rf "$work"' EXIT
+  bundle_tar "$bundle" "$work" || { echo "mkimages: cannot read $bundle" >&2; return 1; }
+  tar -xOf "$work/bundle.tar" manifest.json >"$work/manifest.json" 2>/dev/null ||
+    { echo "mkimages: $bundle is not a docker-archive (it has no manifest.json): write it with save-all-images" >&2; return 1; }
+  # One line per image of the bundle, in its order (docker-archive:PATH:@N):
+  # N CONFIG NAME... (names normalized).
+  tr -d '\n' <"$work/manifest.json" | sed -e 's/^ *\[ *{//' -e 's/} *\] *$//' -e 's/} *, *{/\n/g' | {
+    n=0
+    while IFS= read -r entry || [ -n "$entry" ]; do
+      config=$(printf '%s' "$entry" | grep -o '"Config" *: *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
+      names=$(printf '%s' "$entry" | grep -o '"RepoTags" *: *\[[^]]*\]' | sed 's/^"RepoTags"//' | grep -o '"[^"]*"' | tr -d '"' | while read -r t; do normalized "$t"; done | tr '\n' ' ')
+      echo "$n $config $names"
+      n=$((n + 1))
+    done
+  } >"$work/entries"
+  # Every SOURCE first: nothing is pushed from a bundle that lacks one.
+  missing=
+  while IFS='= ' read -r src dst; do
+    [ -n "$src" ] || continue
+    want=$(normalized "$src")
+    line=$(grep -F " $want " "$work/entries" | head -n 1)
+    [ -n "$line" ] || line=$(grep -F " localhost/$src " "$work/entries" | head -n 1)
+    if [ -z "$line" ]; then missing="$missing $src"; continue; fi
+    echo "${line%% *} $(echo "$line" | cut -d' ' -f2) $src $dst" >>"$work/todo"
+  done <"$file"
+  if [ -n "$missing" ]; then
+    echo "mkimages: $bundle does not hold$missing (was it written by save-all-images of this tree, with this REGISTRY?); it holds: $(cut -d' ' -f3- "$work/entries" | tr '\n' ' ')" >&2
+    return 1
+  fi
+  [ -f "$work/todo" ] || return 0
+  if [ "$tool" = engine ]; then
+    echo ">> loading $bundle"
+    $docker load -i "$work/bundle.tar" || return 1
+    podman=
+    case "$(basename "${docker%% *}")" in podman*) podman=y ;; esac
+    $docker --version 2>/dev/null | grep -qi podman && podman=y
+    while read -r n config src dst; do
+      echo ">> pushing $src to $dst"
+      $docker tag "$src" "$dst" || return 1
+      # shellcheck disable=SC2046
+      $docker push $([ -n "$podman" ] && tls "$dst") "$dst" || return 1
+    done <"$work/todo"
+    return 0
+  fi
+  while read -r n config src dst; do
+    tar -xOf "$work/bundle.tar" "$config" >"$work/config" || { echo "mkimages: $bundle: cannot read $config" >&2; return 1; }
+    id=sha256:$(sha256sum <"$work/config" | cut -c1-64)
+    flat=$(tr -d ' \n\t' <"$work/config")
+    os=$(printf '%s' "$flat" | grep -o '"os":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+    arch=$(printf '%s' "$flat" | grep -o '"architecture":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+    variant=$(printf '%s' "$flat" | grep -o '"variant":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+    # shellcheck disable=SC2046
+    if skopeo inspect --config --raw $(tls "$dst") ${os:+--override-os "$os"} ${arch:+--override-arch "$arch"} ${variant:+--override-variant "$variant"} "docker://$dst" >"$work/dest" 2>"$work/err"; then
+      if [ "sha256:$(sha256sum <"$work/dest" | cut -c1-64)" = "$id" ]; then
+        echo ">> $dst is up to date (image $id)"
+        continue
+      fi
+    elif ! not_found "$work/err"; then
+      cat "$work/err" >&2
+      echo "mkimages: cannot read $dst" >&2
+      return 1
+    fi
+    echo ">> copying $src (image $id) from $bundle to $dst"
+    # shellcheck disable=SC2046
+    skopeo copy -q $(insecure "$dst" && echo --dest-tls-verify=false) "docker-archive:$work/bundle.tar:@$n" "docker://$dst" || return 1
+  done <"$work/todo"
+}
+
 cmd=${1:-}
 case "$cmd" in
   status)
@@ -220,6 +326,10 @@ case "$cmd" in
   digest)
     [ $# -eq 4 ] || { echo "usage: mkimages.sh digest TOOL DOCKER REF" >&2; exit 2; }
     digest "$2" "$3" "$4"
+    ;;
+  mirror-bundle)
+    [ $# -eq 5 ] || { echo "usage: mkimages.sh mirror-bundle TOOL DOCKER BUNDLE FILE" >&2; exit 2; }
+    mirror_bundle "$2" "$3" "$4" "$5"
     ;;
   *)
     echo "usage: mkimages.sh status|copy|digest ..." >&2
