@@ -10,7 +10,9 @@
 // scratch image (list and :H, two distinct images: podman 4.3's cache pitfall);
 // load by pull; faults half-way; save-all-images loaded by `podman load -i`
 // (and `docker load -i`); the bundle mirrored into a second registry while
-// the first is down.
+// the first is down. The tests run in order and build on each other (the
+// rebuild needs the build, load the push, the mirror the bundle): run the
+// whole file, not one test with -t.
 
 import { readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
