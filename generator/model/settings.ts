@@ -103,6 +103,14 @@ export function readSettings(tree: RawTree, schemas: Schemas, diags: Diagnostics
   if (s.compatibility === 'gvisor') {
     settings.compatibility = 'gvisor';
     settings.localPrefix = GVISOR_LOCAL_PREFIX;
+    // gVisor builds a plain Dockerfile for whichever ARCH make is given
+    // (CI runs ARCH=x86_64 and ARCH=aarch64): both, unless the file says.
+    if (!s.defaultPlatforms) {
+      settings.defaultPlatforms = [
+        { os: 'linux', arch: 'amd64' },
+        { os: 'linux', arch: 'arm64' },
+      ];
+    }
   }
   if (s.localPrefix !== undefined) {
     const ok = parseReference(`${s.localPrefix}/x`);

@@ -52,6 +52,9 @@ describe('compatibility: gvisor on the real gVisor tree', () => {
     const r = make('load-gpu_cuda-tests', 'ARCH=aarch64');
     expect(r.status, r.stderr).toBe(0);
     expect(builds(r.stdout).map((l) => /--platform (\S+) -f (\S+)/.exec(l)?.slice(1).join(' '))).toEqual(['linux/arm64 images/gpu/cuda-tests/Dockerfile.aarch64']);
+    // A plain Dockerfile builds for either ARCH (gVisor's default platforms: amd64 and arm64).
+    const alpine = make('load-basic_alpine', 'ARCH=aarch64');
+    expect(builds(alpine.stdout).map((l) => /--platform (\S+) -f (\S+)/.exec(l)?.slice(1).join(' '))).toEqual(['linux/arm64 images/basic/alpine/Dockerfile']);
     const skip = make('load-runtimes_go1.22', 'ARCH=aarch64');
     expect(skip.status, skip.stderr).toBe(0);
     expect(builds(skip.stdout)).toEqual([]);
