@@ -19,6 +19,15 @@ MIRROR_MAPPING        ?= _output/mirror-mapping.txt
 ARCHIVE_DIR           ?= _output/images
 STAGE_DIR             ?= _output/stage
 FORCE                 ?=
+ATTEST                ?= sbom provenance
+SBOM_GENERATOR        ?=
+SIGN                  ?=
+COSIGN                ?= cosign
+COSIGN_KEY            ?=
+COSIGN_PUBLIC_KEY     ?= $(patsubst %.key,%.pub,$(COSIGN_KEY))
+COSIGN_IDENTITY       ?=
+COSIGN_ISSUER         ?=
+COSIGN_OFFLINE        ?=
 CHECK_EMULATION       ?= yes
 REGISTRY_JOBS         ?= 8
 SOURCE_URL            ?= 
@@ -96,7 +105,7 @@ TLS_VERIFY = $(if $(call insecure,$(REGISTRY)), --tls-verify=false)
 # How each builder builds (BUILD), where a local build goes (LOAD), how a
 # platform reaches the registry (PUBLISH, then PUSH when it is a second step),
 # and the labels every image carries.
-BUILD.buildx  = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER)) --provenance=false --sbom=false
+BUILD.buildx  = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER))
 BUILD.docker  = DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(DOCKER) build
 # podman: --layers=false, because podman 4.3's layer cache ignores the
 # platform (an amd64 build of a FROM scratch context reused the arm64 image);
@@ -110,11 +119,12 @@ BUILD         = $(BUILD.$(BUILDER))
 # history only (Docker 26's own builder refuses rewrite-timestamp=true).
 REPRODUCIBLE  = $(if $(filter podman,$(BUILDER)), --timestamp $(call source-date-epoch,$1), --build-arg SOURCE_DATE_EPOCH=$(call source-date-epoch,$1))
 BUILD_ARGS    = --build-arg REGISTRY=$(REGISTRY) --build-arg LOCAL_PREFIX=$(LOCAL_PREFIX)
-LOAD          = $(if $(filter buildx,$(BUILDER)), --load)
-PUBLISH       = $(if $(filter buildx,$(BUILDER)), --push)
+LOAD          = $(if $(filter buildx,$(BUILDER)), --provenance=false --sbom=false --load)
+# (OCI media types, so that the list is an OCI index, which holds annotations.)
+PUBLISH       = $(if $(filter buildx,$(BUILDER)), --output=type=registry$(comma)oci-mediatypes=true)
 PUSH          = $(if $(filter-out buildx,$(BUILDER)),$(DOCKER) push$(if $(filter podman,$(BUILDER)),$(TLS_VERIFY)))
 CACHE         = $(if $(and $(CACHE_REGISTRY),$(filter buildx,$(BUILDER))), --cache-from type=registry$(comma)ref=$(CACHE_REGISTRY)/$($1_REPO):cache-$2 --cache-to type=registry$(comma)ref=$(CACHE_REGISTRY)/$($1_REPO):cache-$2$(comma)mode=max)
-LABELS        = --label org.opencontainers.image.version=$($1_TAG)$(if $(GIT_COMMIT), --label org.opencontainers.image.revision=$(GIT_COMMIT))$(if $(SOURCE_URL), --label org.opencontainers.image.source=$(SOURCE_URL)) --label dev.mkimages.content=$($1_HASH) --label dev.mkimages.platform=$2
+LABELS        = --label org.opencontainers.image.version=$($1_TAG)$(if $(GIT_COMMIT), --label org.opencontainers.image.revision=$(GIT_COMMIT))$(if $(SOURCE_URL), --label org.opencontainers.image.source=$(SOURCE_URL)) --label org.opencontainers.image.created=$(call created,$1)$(if $($1_BASEIMAGE_$2), --label 'org.opencontainers.image.base.name=$($1_BASEIMAGE_$2)')$(if $($1_OCI_LABELS), $($1_OCI_LABELS)) --label dev.mkimages.content=$($1_HASH) --label dev.mkimages.platform=$2
 # Windows: buildx straight into the registry, or a remote Windows engine
 # (REMOTE_DOCKER_URL_<os_version>) when one is set.
 BUILD.windows = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER)) --provenance=false --sbom=false --output=type=registry
@@ -123,6 +133,64 @@ remote-build  = $(call remote-docker,$1) build$(if $(WINDOWS_ISOLATION), --isola
 # $(call can-publish,KEY): a Linux platform always; a Windows one with a
 # remote engine for its version, or with buildx.
 can-publish   = $(if $(filter windows-%,$1),$(or $(REMOTE_DOCKER_URL_$(word 3,$(subst -, ,$1))),$(filter buildx,$(BUILDER))),y)
+
+# ---------------------------------------------------------------------------
+# Supply chain. On buildx, what a Linux platform is published with: SBOM and
+# provenance attestations (ATTEST names which; empty: none), the SBOM made by
+# BuildKit's scanner image (SBOM_GENERATOR: your mirror of it). Local builds
+# (build-N, load-N) and Windows images have none, nor has a Linux entry that
+# serves one Windows version (a cache helper): the list takes such entries as
+# descriptors of one image each (list-source below).
+ifneq ($(filter-out sbom provenance,$(ATTEST)),)
+$(error mkimages: ATTEST=$(ATTEST): expected sbom, provenance, both (the default: ATTEST='sbom provenance') or nothing (ATTEST= for no attestations))
+endif
+SBOM_SCANNER  = $(or $(SBOM_GENERATOR),docker.io/docker/buildkit-syft-scanner:stable-1)
+attesting     = $(and $(filter buildx,$(BUILDER)),$(strip $(ATTEST)),$(if $($1_LINUX_OSVERSION),,y))
+# $(call ATTESTATIONS,IMAGE): the attestation flags of IMAGE's Linux publish builds.
+ATTESTATIONS  = $(if $(filter buildx,$(BUILDER)),$(if $(call attesting,$1),$(if $(filter sbom,$(ATTEST)),$(if $(SBOM_GENERATOR), --attest type=sbom$(comma)generator=$(SBOM_GENERATOR), --sbom=true), --sbom=false)$(if $(filter provenance,$(ATTEST)), --provenance=mode=max, --provenance=false), --provenance=false --sbom=false))
+# $(call attest-diagnosis,IMAGE,KEY): when such a build fails, one line more
+# when the engine cannot store attestations or the SBOM scanner cannot be pulled.
+attest-diagnosis = $(if $(call attesting,$1), || $(MKIMAGES_SH) attest-failed '$(DOCKER)' '$(BUILDX_BUILDER)' '$(if $(filter sbom,$(ATTEST)),$(SBOM_SCANNER))' $1 $2)
+# $(call created,IMAGE): org.opencontainers.image.created, SOURCE_DATE_EPOCH
+# of IMAGE as a UTC time (GNU date, else BSD date).
+created       = $(or $(CREATED.$1),$(eval CREATED.$1 := $(or $(shell date -u -d '@$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r '$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null),$(error mkimages: SOURCE_DATE_EPOCH=$(call source-date-epoch,$1) is not a time in seconds since 1970)))$(CREATED.$1))
+# $(call ANNOTATIONS,IMAGE): the list's index annotations, the OCI labels of
+# its images (base.name when every entry has the same one).
+ANNOTATIONS   = --annotation index:org.opencontainers.image.version=$($1_TAG)$(if $(GIT_COMMIT), --annotation index:org.opencontainers.image.revision=$(GIT_COMMIT))$(if $(SOURCE_URL), --annotation index:org.opencontainers.image.source=$(SOURCE_URL)) --annotation index:org.opencontainers.image.created=$(call created,$1)$(if $(call common-base,$1), --annotation 'index:org.opencontainers.image.base.name=$(call common-base,$1)')$(if $($1_OCI_ANNOTATIONS), $($1_OCI_ANNOTATIONS))
+list-bases    = $(sort $(foreach k,$(call list-keys,$1),$(or $($1_BASEIMAGE_$k),-)))
+common-base   = $(if $(word 2,$(call list-bases,$1)),,$(filter-out -,$(call list-bases,$1)))
+
+# SIGN=1 signs every list push-N publishes (:TAG, then :H) by the digest the
+# registry serves, with cosign: keyless, or COSIGN_KEY; COSIGN_OFFLINE=1 for
+# a registry with no transparency log in reach. A digest that already has a
+# signature is not signed again. verify-N checks :TAG (and :H) with
+# COSIGN_PUBLIC_KEY (COSIGN_KEY's .pub), or COSIGN_IDENTITY and COSIGN_ISSUER.
+ifneq ($(filter-out 0 1,$(SIGN)),)
+$(error mkimages: SIGN=$(SIGN): use SIGN=1 to sign what is published, or leave SIGN empty)
+endif
+ifneq ($(filter-out 0 1,$(COSIGN_OFFLINE)),)
+$(error mkimages: COSIGN_OFFLINE=$(COSIGN_OFFLINE): use COSIGN_OFFLINE=1 for a registry with no transparency log in reach, or leave it empty)
+endif
+signing       = $(filter 1,$(SIGN))
+COSIGN_REGISTRY = $(if $(call insecure,$(REGISTRY)), --allow-insecure-registry --allow-http-registry)
+COSIGN_SIGN   = $(COSIGN) sign --yes$(if $(COSIGN_KEY), --key $(COSIGN_KEY))$(if $(filter 1,$(COSIGN_OFFLINE)), --tlog-upload=false)$(COSIGN_REGISTRY)
+COSIGN_VERIFY = $(COSIGN) verify$(if $(COSIGN_PUBLIC_KEY), --key $(COSIGN_PUBLIC_KEY), --certificate-identity $(COSIGN_IDENTITY) --certificate-oidc-issuer $(COSIGN_ISSUER))$(if $(filter 1,$(COSIGN_OFFLINE)), --insecure-ignore-tlog=true)$(COSIGN_REGISTRY)
+# $(call sign,IMAGE,TAG): with SIGN=1, sign REGISTRY/REPO:TAG by digest.
+sign          = $(if $(signing),$(MKIMAGES_SH) sign $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY)/$($1_REPO):$2 -- $(COSIGN_SIGN))
+# $(call verify,IMAGE): cosign verify of :TAG, and of :H when it is published.
+verify        = $(MKIMAGES_SH) verify $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY)/$($1_REPO):$($1_TAG)$(if $(filter-out $($1_TAG),$($1_HASH)), $(REGISTRY)/$($1_REPO):$($1_HASH)) -- $(COSIGN_VERIFY)
+# cosign is needed by SIGN=1 when publishing, and by verify-N: said before anything runs.
+cosign-goals  = $(filter verify-%,$(MAKECMDGOALS)) $(if $(signing),$(filter push-% adopt-% mirror-%,$(MAKECMDGOALS)))
+ifneq ($(strip $(cosign-goals)),)
+ifeq ($(shell command -v '$(firstword $(COSIGN))' 2>/dev/null),)
+$(error mkimages: $(firstword $(cosign-goals)) needs cosign, and '$(firstword $(COSIGN))' is not installed (or not on PATH): install cosign 2 (https://docs.sigstore.dev/cosign/system_config/installation/), or set COSIGN=/path/to/cosign)
+endif
+endif
+ifneq ($(filter verify-%,$(MAKECMDGOALS)),)
+ifeq ($(or $(COSIGN_PUBLIC_KEY),$(and $(COSIGN_IDENTITY),$(COSIGN_ISSUER))),)
+$(error mkimages: verify-N needs COSIGN_KEY (or COSIGN_PUBLIC_KEY), or COSIGN_IDENTITY and COSIGN_ISSUER for keyless signatures)
+endif
+endif
 
 # ---------------------------------------------------------------------------
 # Platforms. Keys: linux-amd64, windows-amd64-ltsc2022 (os-arch[-os_version]).
@@ -179,7 +247,7 @@ report-stale = $(if $1,$(error mkimages: $(IMAGES_DIR)/$(firstword $1) changed s
 # which :TAG-KEY carry H? The answers become the words S.<image>@<fact>.
 # $(call ask-registry,MODE,IMAGES)
 ask-registry = $(foreach w,$(call query-registry,$1,$(filter-out $(ASKED.$1),$2)),$(eval S.$w := y)$(if $(findstring @other-,$w),$(eval OTHER.$(firstword $(subst @, ,$w)) := $(lastword $(subst @other-, ,$w)))))$(eval ASKED.$1 += $2)
-query-registry = $(if $2,$(call script,status $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY_JOBS),$(foreach i,$2,$i $1 $(REGISTRY)/$($i_REPO) $($i_TAG) $($i_HASH) $($i_PLATFORMS)$(newline))))
+query-registry = $(if $2,$(call script,status $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY_JOBS),$(foreach i,$2,$i $1$(if $(and $(signing),$(filter push,$1)),+sign) $(REGISTRY)/$($i_REPO) $($i_TAG) $($i_HASH) $($i_PLATFORMS)$(newline))))
 ask-mirrors = $(foreach w,$(if $1,$(call script,status $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY_JOBS),$(foreach i,$1,$i mirror $($i_MIRROR) $(REGISTRY)/$($i_REPO) $($i_TAG)$(newline)))),$(eval S.$w := y))
 published  = $(S.$1@published)
 unreachable-check = $(foreach i,$1,$(if $(S.$i@unreachable),$(error mkimages: the registry did not answer for $(REGISTRY)/$($i_REPO) (is $(REGISTRY) up$(comma) and are you logged in?); nothing was pushed)))
@@ -196,21 +264,28 @@ complete   = $(if $(filter-out $(call list-keys,$1),$($1_PLATFORMS)),,y)
 other-hash = $(OTHER.$1)
 refuse     = $(if $(or $(published),$(forcing)),,$(if $(S.$1@tag-foreign),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) was published by another tool (its images carry no mkimages content label); run 'make adopt-$1' to take it over without a rebuild$(comma) or push with FORCE=1 to overwrite it),$(if $(call other-hash,$1),$(error mkimages: $(REGISTRY)/$($1_REPO):$($1_TAG) is already published with other content ($(call other-hash,$1)) and $1 has changed (its content is now $($1_HASH)): bump the version in $($1_DIR) (VERSION or image.yaml) and run 'npm run generate'$(comma) or push with FORCE=1 to overwrite $($1_TAG)))))
 # $(call push-steps,IMAGE): the step targets push-IMAGE needs now.
-push-steps = $(if $(call published,$1),,$(addprefix .publish-$1-,$(call publish-keys,$1)) $(if $(call list-keys,$1),$(if $(filter $($1_TAG),$($1_HASH)),$(if $(call complete,$1),.list-$1),.list-$1 $(if $(call complete,$1),.content-$1))))
+push-steps = $(if $(call published,$1),$(if $(S.$1@unsigned),.sign-$1),$(addprefix .publish-$1-,$(call publish-keys,$1)) $(if $(call list-keys,$1),$(if $(filter $($1_TAG),$($1_HASH)),$(if $(call complete,$1),.list-$1),.list-$1 $(if $(call complete,$1),.content-$1))))
 # $(call push-note,IMAGE): one line saying what push-IMAGE did or why not.
 push-note  = $(call skip-note,$1)$(if $(call published,$1),@echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published",$(if $(call restrict,$($1_PLATFORMS)),$(if $(call complete,$1),@echo ">> $1 is published: $(REGISTRY)/$($1_REPO):$($1_TAG) and :$($1_HASH)",@echo ">> $1: $(REGISTRY)/$($1_REPO):$($1_TAG) holds $(or $(call list-keys,$1),no platform yet); not pushing :$($1_HASH) until $(filter-out $(call list-keys,$1),$($1_PLATFORMS)) $(if $(word 2,$(filter-out $(call list-keys,$1),$($1_PLATFORMS))),are,is) published too"),@echo ">> $1: no platform matches $(strip $(PLATFORMS) $(OS) $(ARCH)) (its platforms: $($1_PLATFORMS)); skipped"))
 skip-note  = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(or $(S.$1@has-$k),$(call can-publish,$k)),,@echo ">> $1 ($k): skipped: a Windows image needs buildx or REMOTE_DOCKER_URL_$(word 3,$(subst -, ,$k)); left out of the manifest list"$(newline)))
 
 # The list :TAG (and :H when TAG is H) from the platforms' tags.
-# buildx: `imagetools create` (it takes attestation indexes and keeps each
-# entry's platform, Windows os.version included); podman: `podman manifest`;
+# buildx: `imagetools create` (it takes attestation indexes; os.version as
+# below); podman: `podman manifest`;
 # classic: `docker manifest` in this run's own client config, so no list of
 # an earlier run (~/.docker/manifests) is ever amended or believed.
 MANIFEST = DOCKER_CONFIG=$(RUN_DIR)/docker-config-$3 $(DOCKER) manifest
 MANIFEST_INSECURE = $(if $(call insecure,$(REGISTRY)), --insecure)
 list-sources = $(foreach k,$(call list-keys,$1),$(REGISTRY)/$($1_REPO):$($1_TAG)-$k)
+# $(call list-source,IMAGE,KEY): an entry of the buildx list. imagetools
+# (buildx 0.13) takes an entry's os, architecture and variant from its image,
+# but not its os.version: an entry with one (Windows, or a Linux entry that
+# serves one Windows version, such as a cache helper) is given as a
+# descriptor, the digest the registry serves with the full platform. These
+# entries have no attestations (a descriptor names one image).
+list-source = $(if $(or $(filter windows-%,$2),$($1_LINUX_OSVERSION)),"$$($(MKIMAGES_SH) descriptor $(REGISTRY_TOOL) '$(DOCKER)' $($1_ANNOTATE_$2) $(REGISTRY)/$($1_REPO):$($1_TAG)-$2)",$(REGISTRY)/$($1_REPO):$($1_TAG)-$2)
 define publish-list.buildx
-$(DOCKER) buildx imagetools create -t $(REGISTRY)/$($1_REPO):$2 $(call list-sources,$1)
+$(DOCKER) buildx imagetools create -t $(REGISTRY)/$($1_REPO):$2 $(call ANNOTATIONS,$1) $(foreach k,$(call list-keys,$1),$(call list-source,$1,$k))
 endef
 define publish-list.docker
 @mkdir -p $(RUN_DIR)/docker-config-$3
@@ -229,10 +304,7 @@ $(DOCKER) manifest create $(call podman-list,$1,$2)
 $(foreach k,$(call list-keys,$1),$(DOCKER) manifest add$(TLS_VERIFY) $($1_ANNOTATE_$k) $(call podman-list,$1,$2) docker://$(REGISTRY)/$($1_REPO):$($1_TAG)-$k$(newline))
 $(DOCKER) manifest push --all --rm$(TLS_VERIFY) $(call podman-list,$1,$2) docker://$(REGISTRY)/$($1_REPO):$2
 endef
-# A Linux entry that serves one Windows version (a linux-amd64-ltsc2022 cache
-# helper) needs its os.version set in the list, which imagetools cannot do
-# (it takes each platform from the image): such lists use docker manifest.
-publish-list = $(call publish-list.$(if $(and $(filter buildx,$(BUILDER)),$($1_LINUX_OSVERSION)),docker,$(BUILDER)),$1,$2,$(subst /,_,$1)-$2)
+publish-list = $(call publish-list.$(BUILDER),$1,$2,$(subst /,_,$1)-$2)
 # $(call copy-tag,IMAGE,FROM,TO): REGISTRY/REPO:TO becomes the same list as :FROM.
 copy-tag = $(MKIMAGES_SH) copy $(REGISTRY_TOOL) '$(DOCKER)' $(REGISTRY)/$($1_REPO):$2 $(REGISTRY)/$($1_REPO):$3
 
@@ -306,13 +378,13 @@ endef
 # Adoption: a :TAG published by another tool (image-util.sh) gets :H as a
 # registry-side copy (same digest, no build), so push-IMAGE is then a no-op.
 # Whoever adopts vouches that :TAG was built from what the folder holds now.
-adopt = $(if $(call published,$1),@echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published",$(if $(filter $($1_TAG),$($1_HASH)),@echo ">> $1 has no VERSION: nothing to adopt" >&2; exit 1,$(if $(S.$1@tag-foreign),$(call copy-tag,$1,$($1_TAG),$($1_HASH)),$(if $(S.$1@tag-absent),@echo "mkimages: not adopting $1: $(REGISTRY)/$($1_REPO):$($1_TAG) is not published" >&2; exit 1,@echo "mkimages: not adopting $1: $(REGISTRY)/$($1_REPO):$($1_TAG) already carries mkimages' content label ($(or $(call other-hash,$1),$($1_HASH))); push-$1 handles it" >&2; exit 1))))
+adopt = $(if $(call published,$1),@echo ">> $1 is up to date: $(REGISTRY)/$($1_REPO):$($1_HASH) is published",$(if $(filter $($1_TAG),$($1_HASH)),@echo ">> $1 has no VERSION: nothing to adopt" >&2; exit 1,$(if $(S.$1@tag-foreign),$(call copy-tag,$1,$($1_TAG),$($1_HASH))$(if $(signing),$(newline)$(call sign,$1,$($1_HASH))),$(if $(S.$1@tag-absent),@echo "mkimages: not adopting $1: $(REGISTRY)/$($1_REPO):$($1_TAG) is not published" >&2; exit 1,@echo "mkimages: not adopting $1: $(REGISTRY)/$($1_REPO):$($1_TAG) already carries mkimages' content label ($(or $(call other-hash,$1),$($1_HASH))); push-$1 handles it" >&2; exit 1))))
 
 # $(call image-help,IMAGE)
 define image-help
 @echo '$1 ($($1_DIR)): $(REGISTRY)/$($1_REPO):$($1_TAG), content $($1_HASH)$(if $($1_MIRROR), (a mirror of $($1_MIRROR)))'
 @echo '  platforms: $(or $($1_PLATFORMS),those of the upstream image)'
-@printf '  %s\n' build-$1 $(if $($1_MIRROR),mirror-$1,rebuild-$1) push-$1 load-$1 save-$1 $(if $($1_MIRROR),,adopt-$1 $(addprefix build-$1-,$($1_PLATFORMS)))
+@printf '  %s\n' build-$1 $(if $($1_MIRROR),mirror-$1,rebuild-$1) push-$1 load-$1 save-$1 $(if $(filter $1,$(BUILT_IMAGES) $(PROMOTED)),verify-$1) $(if $($1_MIRROR),,adopt-$1 $(addprefix build-$1-,$($1_PLATFORMS)))
 endef
 # ---------------------------------------------------------------------------
 # Every image, and the groups.
@@ -373,13 +445,14 @@ help: ## Show the targets and what they do
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][^ \t=$$]*:.*## / { printf "  %-28s %s\n", $$1, $$2 }' $(MKIMAGES_ROOT)generated/images.mk
 	@echo
 	@echo 'Each image N ($(words $(ALL_IMAGES)) of them: make list-all-images, make help-N):'
-	@echo '  build-N, rebuild-N, build-N-<os>-<arch>[-<osver>], push-N, load-N, save-N, mirror-N (mirrors), adopt-N'
+	@echo '  build-N, rebuild-N, build-N-<os>-<arch>[-<osver>], push-N, load-N, save-N, mirror-N (mirrors), adopt-N, verify-N'
 	@echo
 	@echo 'Groups (3): build-group-G, push-group-G, load-group-G for G in:'
 	@printf '%s\n' $(GROUPS) | fmt -w 78 | sed 's/^/  /'
 	@echo
 	@echo 'Variables: REGISTRY LOCAL_PREFIX DOCKER BUILDER PLATFORMS OS ARCH FORCE=1 BUILD_FLAGS BUILDX_BUILDER CACHE_REGISTRY'
 	@echo '  MIRROR_REGISTRY ARCHIVE_DIR CHECK_EMULATION REMOTE_DOCKER_URL_<osver> DOCKER_CERT_BASE_PATH WINDOWS_ISOLATION'
+	@echo '  ATTEST SBOM_GENERATOR SIGN=1 COSIGN_KEY COSIGN_PUBLIC_KEY COSIGN_IDENTITY COSIGN_ISSUER COSIGN_OFFLINE=1'
 adopt-all-images: $(addprefix adopt-,$(BUILT_IMAGES)) ## Take over versions another tool published: :H becomes a copy of :TAG
 MIRRORS      := dockerhub/busybox dockerhub/httpd dockerhub/nginx
 BUILT_IMAGES := busybox httpd httpd-new kitten nautilus nginx nginx-new pause powershell-helper webserver windows-servercore-cache

@@ -50,6 +50,8 @@ adopt-busybox:
 	$(if $(PLANNED.push.busybox),$(call adopt,busybox))
 help-busybox:
 	$(call image-help,busybox)
+verify-busybox:
+	$(call verify,busybox)
 build-busybox-linux-amd64:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-amd64)
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64"))
@@ -58,7 +60,7 @@ build-busybox-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-amd64) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64 -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) into $(REGISTRY)/busybox:1.29-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-amd64)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-amd64)
 build-busybox-linux-arm64:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-arm64)
@@ -68,7 +70,7 @@ build-busybox-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-arm64) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64 -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) into $(REGISTRY)/busybox:1.29-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-arm64)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-arm64)
 build-busybox-linux-ppc64le:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-ppc64le)
@@ -78,7 +80,7 @@ build-busybox-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-ppc64le) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) into $(REGISTRY)/busybox:1.29-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-ppc64le)
 build-busybox-linux-s390x:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-s390x)
@@ -88,7 +90,7 @@ build-busybox-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-s390x) -t $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,busybox)), -t $(REGISTRY)/busybox:1.29-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
 .publish-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) into $(REGISTRY)/busybox:1.29-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-s390x) -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox
+	$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-s390x)' $(call LABELS,busybox,linux-s390x)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-s390x) -t $(REGISTRY)/busybox:1.29-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-s390x)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-s390x)
 build-busybox-windows-amd64-ltsc2019:
 	@echo ">> busybox (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-busybox builds them into the registry"
@@ -105,8 +107,12 @@ build-busybox-windows-amd64-ltsc2022:
 .list-busybox:
 	@echo ">> publishing the list $(REGISTRY)/busybox:1.29-1 of $(call list-keys,busybox)"
 	$(call publish-list,busybox,1.29-1)
+	$(call sign,busybox,1.29-1)
 .content-busybox: .list-busybox
 	$(call copy-tag,busybox,1.29-1,950f31ea4efe8a21)
+	$(call sign,busybox,950f31ea4efe8a21)
+.sign-busybox:
+	$(call sign,busybox,950f31ea4efe8a21)
 .pull-busybox:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,busybox)) $(REGISTRY)/busybox:950f31ea4efe8a21
 	$(DOCKER) tag $(REGISTRY)/busybox:950f31ea4efe8a21 $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-$(call host-key,busybox)
@@ -222,6 +228,8 @@ adopt-httpd:
 	$(if $(PLANNED.push.httpd),$(call adopt,httpd))
 help-httpd:
 	$(call image-help,httpd)
+verify-httpd:
+	$(call verify,httpd)
 build-httpd-linux-amd64:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-amd64)
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64"))
@@ -230,7 +238,7 @@ build-httpd-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-amd64) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64 -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) into $(REGISTRY)/httpd:2.4.38-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-amd64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-amd64)
 build-httpd-linux-arm64:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-arm64)
@@ -240,7 +248,7 @@ build-httpd-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-arm64) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64 -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) into $(REGISTRY)/httpd:2.4.38-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-arm64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-arm64)
 build-httpd-linux-ppc64le:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-ppc64le)
@@ -250,7 +258,7 @@ build-httpd-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) into $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-ppc64le)
 build-httpd-linux-s390x:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-s390x)
@@ -260,13 +268,17 @@ build-httpd-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-s390x) -t $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd)), -t $(REGISTRY)/httpd:2.4.38-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
 .publish-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) into $(REGISTRY)/httpd:2.4.38-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-s390x) -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd
+	$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-s390x)' $(call LABELS,httpd,linux-s390x)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-s390x) -t $(REGISTRY)/httpd:2.4.38-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-s390x)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-s390x)
 .list-httpd:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.38-1 of $(call list-keys,httpd)"
 	$(call publish-list,httpd,2.4.38-1)
+	$(call sign,httpd,2.4.38-1)
 .content-httpd: .list-httpd
 	$(call copy-tag,httpd,2.4.38-1,fc86ead7dc4c16bf)
+	$(call sign,httpd,fc86ead7dc4c16bf)
+.sign-httpd:
+	$(call sign,httpd,fc86ead7dc4c16bf)
 .pull-httpd:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd)) $(REGISTRY)/httpd:fc86ead7dc4c16bf
 	$(DOCKER) tag $(REGISTRY)/httpd:fc86ead7dc4c16bf $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-$(call host-key,httpd)
@@ -313,6 +325,8 @@ adopt-httpd-new:
 	$(if $(PLANNED.push.httpd-new),$(call adopt,httpd-new))
 help-httpd-new:
 	$(call image-help,httpd-new)
+verify-httpd-new:
+	$(call verify,httpd-new)
 build-httpd-new-linux-amd64:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-amd64)
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64"))
@@ -321,7 +335,7 @@ build-httpd-new-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-amd64) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64 -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) into $(REGISTRY)/httpd:2.4.39-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-amd64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-amd64)
 build-httpd-new-linux-arm64:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-arm64)
@@ -331,7 +345,7 @@ build-httpd-new-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-arm64) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64 -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) into $(REGISTRY)/httpd:2.4.39-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-arm64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-arm64)
 build-httpd-new-linux-ppc64le:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-ppc64le)
@@ -341,7 +355,7 @@ build-httpd-new-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-ppc64le) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) into $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-ppc64le)
 build-httpd-new-linux-s390x:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-s390x)
@@ -351,13 +365,17 @@ build-httpd-new-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-s390x) -t $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,httpd-new)), -t $(REGISTRY)/httpd:2.4.39-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
 .publish-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) into $(REGISTRY)/httpd:2.4.39-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-s390x) -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new
+	$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-s390x)' $(call LABELS,httpd-new,linux-s390x)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-s390x) -t $(REGISTRY)/httpd:2.4.39-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-s390x)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-s390x)
 .list-httpd-new:
 	@echo ">> publishing the list $(REGISTRY)/httpd:2.4.39-1 of $(call list-keys,httpd-new)"
 	$(call publish-list,httpd-new,2.4.39-1)
+	$(call sign,httpd-new,2.4.39-1)
 .content-httpd-new: .list-httpd-new
 	$(call copy-tag,httpd-new,2.4.39-1,2b897a55c0924031)
+	$(call sign,httpd-new,2b897a55c0924031)
+.sign-httpd-new:
+	$(call sign,httpd-new,2b897a55c0924031)
 .pull-httpd-new:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,httpd-new)) $(REGISTRY)/httpd:2b897a55c0924031
 	$(DOCKER) tag $(REGISTRY)/httpd:2b897a55c0924031 $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-$(call host-key,httpd-new)
@@ -410,6 +428,8 @@ adopt-kitten:
 	$(if $(PLANNED.push.kitten),$(call adopt,kitten))
 help-kitten:
 	$(call image-help,kitten)
+verify-kitten:
+	$(call verify,kitten)
 build-kitten-linux-amd64:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-amd64)
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64"))
@@ -418,7 +438,7 @@ build-kitten-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-amd64) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64 -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-amd64: push-webserver
 	@echo ">> building kitten (linux/amd64) into $(REGISTRY)/kitten:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-amd64)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-amd64)
 build-kitten-linux-arm64:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-arm64)
@@ -428,7 +448,7 @@ build-kitten-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-arm64) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64 -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-arm64: push-webserver
 	@echo ">> building kitten (linux/arm64) into $(REGISTRY)/kitten:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-arm64)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-arm64)
 build-kitten-linux-ppc64le:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-ppc64le)
@@ -438,7 +458,7 @@ build-kitten-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-ppc64le) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-ppc64le: push-webserver
 	@echo ">> building kitten (linux/ppc64le) into $(REGISTRY)/kitten:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-ppc64le)
 build-kitten-linux-s390x:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-s390x)
@@ -448,7 +468,7 @@ build-kitten-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-s390x) -t $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,kitten)), -t $(REGISTRY)/kitten:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
 .publish-kitten-linux-s390x: push-webserver
 	@echo ">> building kitten (linux/s390x) into $(REGISTRY)/kitten:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-s390x) -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten
+	$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-s390x)' $(call LABELS,kitten,linux-s390x)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-s390x) -t $(REGISTRY)/kitten:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-s390x)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-s390x)
 build-kitten-windows-amd64-ltsc2019:
 	@echo ">> kitten (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-kitten builds them into the registry"
@@ -465,8 +485,12 @@ build-kitten-windows-amd64-ltsc2022:
 .list-kitten:
 	@echo ">> publishing the list $(REGISTRY)/kitten:1.0 of $(call list-keys,kitten)"
 	$(call publish-list,kitten,1.0)
+	$(call sign,kitten,1.0)
 .content-kitten: .list-kitten
 	$(call copy-tag,kitten,1.0,d5fc54b1a756affa)
+	$(call sign,kitten,d5fc54b1a756affa)
+.sign-kitten:
+	$(call sign,kitten,d5fc54b1a756affa)
 .pull-kitten:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,kitten)) $(REGISTRY)/kitten:d5fc54b1a756affa
 	$(DOCKER) tag $(REGISTRY)/kitten:d5fc54b1a756affa $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-$(call host-key,kitten)
@@ -519,6 +543,8 @@ adopt-nautilus:
 	$(if $(PLANNED.push.nautilus),$(call adopt,nautilus))
 help-nautilus:
 	$(call image-help,nautilus)
+verify-nautilus:
+	$(call verify,nautilus)
 build-nautilus-linux-amd64:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-amd64)
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64"))
@@ -527,7 +553,7 @@ build-nautilus-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-amd64) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64 -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-amd64: push-webserver
 	@echo ">> building nautilus (linux/amd64) into $(REGISTRY)/nautilus:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-amd64)
 build-nautilus-linux-arm64:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-arm64)
@@ -537,7 +563,7 @@ build-nautilus-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-arm64) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64 -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-arm64: push-webserver
 	@echo ">> building nautilus (linux/arm64) into $(REGISTRY)/nautilus:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-arm64)
 build-nautilus-linux-ppc64le:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-ppc64le)
@@ -547,7 +573,7 @@ build-nautilus-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-ppc64le) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-ppc64le: push-webserver
 	@echo ">> building nautilus (linux/ppc64le) into $(REGISTRY)/nautilus:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-ppc64le)
 build-nautilus-linux-s390x:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-s390x)
@@ -557,7 +583,7 @@ build-nautilus-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-s390x) -t $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,nautilus)), -t $(REGISTRY)/nautilus:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
 .publish-nautilus-linux-s390x: push-webserver
 	@echo ">> building nautilus (linux/s390x) into $(REGISTRY)/nautilus:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-s390x) -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus
+	$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-s390x)' $(call LABELS,nautilus,linux-s390x)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-s390x) -t $(REGISTRY)/nautilus:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-s390x)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-s390x)
 build-nautilus-windows-amd64-ltsc2019:
 	@echo ">> nautilus (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-nautilus builds them into the registry"
@@ -574,8 +600,12 @@ build-nautilus-windows-amd64-ltsc2022:
 .list-nautilus:
 	@echo ">> publishing the list $(REGISTRY)/nautilus:1.0 of $(call list-keys,nautilus)"
 	$(call publish-list,nautilus,1.0)
+	$(call sign,nautilus,1.0)
 .content-nautilus: .list-nautilus
 	$(call copy-tag,nautilus,1.0,7125c3044b266de9)
+	$(call sign,nautilus,7125c3044b266de9)
+.sign-nautilus:
+	$(call sign,nautilus,7125c3044b266de9)
 .pull-nautilus:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nautilus)) $(REGISTRY)/nautilus:7125c3044b266de9
 	$(DOCKER) tag $(REGISTRY)/nautilus:7125c3044b266de9 $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-$(call host-key,nautilus)
@@ -622,6 +652,8 @@ adopt-nginx:
 	$(if $(PLANNED.push.nginx),$(call adopt,nginx))
 help-nginx:
 	$(call image-help,nginx)
+verify-nginx:
+	$(call verify,nginx)
 build-nginx-linux-amd64:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-amd64)
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64"))
@@ -630,7 +662,7 @@ build-nginx-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-amd64) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64 -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) into $(REGISTRY)/nginx:1.14-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-amd64)
 build-nginx-linux-arm64:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-arm64)
@@ -640,7 +672,7 @@ build-nginx-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-arm64) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64 -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) into $(REGISTRY)/nginx:1.14-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-arm64)
 build-nginx-linux-ppc64le:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-ppc64le)
@@ -650,7 +682,7 @@ build-nginx-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) into $(REGISTRY)/nginx:1.14-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-ppc64le)
 build-nginx-linux-s390x:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-s390x)
@@ -660,13 +692,17 @@ build-nginx-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-s390x) -t $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx)), -t $(REGISTRY)/nginx:1.14-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
 .publish-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) into $(REGISTRY)/nginx:1.14-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-s390x) -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx
+	$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-s390x)' $(call LABELS,nginx,linux-s390x)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-s390x) -t $(REGISTRY)/nginx:1.14-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-s390x)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-s390x)
 .list-nginx:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.14-1 of $(call list-keys,nginx)"
 	$(call publish-list,nginx,1.14-1)
+	$(call sign,nginx,1.14-1)
 .content-nginx: .list-nginx
 	$(call copy-tag,nginx,1.14-1,ba35084a6f28b6ee)
+	$(call sign,nginx,ba35084a6f28b6ee)
+.sign-nginx:
+	$(call sign,nginx,ba35084a6f28b6ee)
 .pull-nginx:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx)) $(REGISTRY)/nginx:ba35084a6f28b6ee
 	$(DOCKER) tag $(REGISTRY)/nginx:ba35084a6f28b6ee $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-$(call host-key,nginx)
@@ -713,6 +749,8 @@ adopt-nginx-new:
 	$(if $(PLANNED.push.nginx-new),$(call adopt,nginx-new))
 help-nginx-new:
 	$(call image-help,nginx-new)
+verify-nginx-new:
+	$(call verify,nginx-new)
 build-nginx-new-linux-amd64:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-amd64)
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64"))
@@ -721,7 +759,7 @@ build-nginx-new-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-amd64) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64 -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(filter linux-amd64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) into $(REGISTRY)/nginx:1.15-1-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-amd64)
 build-nginx-new-linux-arm64:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-arm64)
@@ -731,7 +769,7 @@ build-nginx-new-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-arm64) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64 -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(filter linux-arm64,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) into $(REGISTRY)/nginx:1.15-1-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-arm64)
 build-nginx-new-linux-ppc64le:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-ppc64le)
@@ -741,7 +779,7 @@ build-nginx-new-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-ppc64le) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) into $(REGISTRY)/nginx:1.15-1-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-ppc64le)
 build-nginx-new-linux-s390x:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-s390x)
@@ -751,13 +789,17 @@ build-nginx-new-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-s390x) -t $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(filter linux-s390x,$(call host-key,nginx-new)), -t $(REGISTRY)/nginx:1.15-1)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
 .publish-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) into $(REGISTRY)/nginx:1.15-1-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-s390x) -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new
+	$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-s390x)' $(call LABELS,nginx-new,linux-s390x)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-s390x) -t $(REGISTRY)/nginx:1.15-1-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-s390x)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-s390x)
 .list-nginx-new:
 	@echo ">> publishing the list $(REGISTRY)/nginx:1.15-1 of $(call list-keys,nginx-new)"
 	$(call publish-list,nginx-new,1.15-1)
+	$(call sign,nginx-new,1.15-1)
 .content-nginx-new: .list-nginx-new
 	$(call copy-tag,nginx-new,1.15-1,b3ff31d683f26850)
+	$(call sign,nginx-new,b3ff31d683f26850)
+.sign-nginx-new:
+	$(call sign,nginx-new,b3ff31d683f26850)
 .pull-nginx-new:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,nginx-new)) $(REGISTRY)/nginx:b3ff31d683f26850
 	$(DOCKER) tag $(REGISTRY)/nginx:b3ff31d683f26850 $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-$(call host-key,nginx-new)
@@ -800,6 +842,8 @@ adopt-pause:
 	$(if $(PLANNED.push.pause),$(call adopt,pause))
 help-pause:
 	$(call image-help,pause)
+verify-pause:
+	$(call verify,pause)
 build-pause-linux-amd64:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-amd64)
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64"))
@@ -810,7 +854,7 @@ build-pause-linux-amd64:
 .publish-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) into $(REGISTRY)/pause:3.2-linux-amd64"
 	$(if $(call emulated,amd64),$(call check-qemu,pause,x86_64,amd64))
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-amd64)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-amd64)
 build-pause-linux-arm64:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-arm64)
@@ -822,7 +866,7 @@ build-pause-linux-arm64:
 .publish-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) into $(REGISTRY)/pause:3.2-linux-arm64"
 	$(if $(call emulated,arm64),$(call check-qemu,pause,aarch64,arm64))
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-arm64)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-arm64)
 build-pause-linux-ppc64le:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-ppc64le)
@@ -834,7 +878,7 @@ build-pause-linux-ppc64le:
 .publish-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) into $(REGISTRY)/pause:3.2-linux-ppc64le"
 	$(if $(call emulated,ppc64le),$(call check-qemu,pause,ppc64le,ppc64le))
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-ppc64le)
 build-pause-linux-s390x:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-s390x)
@@ -846,13 +890,17 @@ build-pause-linux-s390x:
 .publish-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) into $(REGISTRY)/pause:3.2-linux-s390x"
 	$(if $(call emulated,s390x),$(call check-qemu,pause,s390x,s390x))
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-s390x) -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause
+	$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-s390x)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-s390x) -t $(REGISTRY)/pause:3.2-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-s390x)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-s390x)
 .list-pause:
 	@echo ">> publishing the list $(REGISTRY)/pause:3.2 of $(call list-keys,pause)"
 	$(call publish-list,pause,3.2)
+	$(call sign,pause,3.2)
 .content-pause: .list-pause
 	$(call copy-tag,pause,3.2,fb76d4835f25b008)
+	$(call sign,pause,fb76d4835f25b008)
+.sign-pause:
+	$(call sign,pause,fb76d4835f25b008)
 .pull-pause:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,pause)) $(REGISTRY)/pause:fb76d4835f25b008
 	$(DOCKER) tag $(REGISTRY)/pause:fb76d4835f25b008 $(LOCAL_PREFIX)/pause:fb76d4835f25b008-$(call host-key,pause)
@@ -889,6 +937,8 @@ adopt-powershell-helper:
 	$(if $(PLANNED.push.powershell-helper),$(call adopt,powershell-helper))
 help-powershell-helper:
 	$(call image-help,powershell-helper)
+verify-powershell-helper:
+	$(call verify,powershell-helper)
 build-powershell-helper-linux-amd64:
 	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper-linux-amd64)
 	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64"))
@@ -897,13 +947,17 @@ build-powershell-helper-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call REPRODUCIBLE,powershell-helper)$(call CACHE,powershell-helper,linux-amd64) -t $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64 -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(filter linux-amd64,$(call host-key,powershell-helper)), -t $(REGISTRY)/powershell-helper:6.2.7)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
 .publish-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) into $(REGISTRY)/powershell-helper:6.2.7-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call REPRODUCIBLE,powershell-helper)$(call CACHE,powershell-helper,linux-amd64) -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper
+	$(BUILD)$(call ATTESTATIONS,powershell-helper)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/powershell-helper/Dockerfile $(BUILD_ARGS)$(if $(powershell-helper_ARGS), $(powershell-helper_ARGS)) $(call LABELS,powershell-helper,linux-amd64)$(call REPRODUCIBLE,powershell-helper)$(call CACHE,powershell-helper,linux-amd64) -t $(REGISTRY)/powershell-helper:6.2.7-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/powershell-helper$(call attest-diagnosis,powershell-helper,linux-amd64)
 	$(call push-ref,$(REGISTRY)/powershell-helper:6.2.7-linux-amd64)
 .list-powershell-helper:
 	@echo ">> publishing the list $(REGISTRY)/powershell-helper:6.2.7 of $(call list-keys,powershell-helper)"
 	$(call publish-list,powershell-helper,6.2.7)
+	$(call sign,powershell-helper,6.2.7)
 .content-powershell-helper: .list-powershell-helper
 	$(call copy-tag,powershell-helper,6.2.7,a878d7a79748e5b5)
+	$(call sign,powershell-helper,a878d7a79748e5b5)
+.sign-powershell-helper:
+	$(call sign,powershell-helper,a878d7a79748e5b5)
 .pull-powershell-helper:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,powershell-helper)) $(REGISTRY)/powershell-helper:a878d7a79748e5b5
 	$(DOCKER) tag $(REGISTRY)/powershell-helper:a878d7a79748e5b5 $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-$(call host-key,powershell-helper)
@@ -956,6 +1010,8 @@ adopt-webserver:
 	$(if $(PLANNED.push.webserver),$(call adopt,webserver))
 help-webserver:
 	$(call image-help,webserver)
+verify-webserver:
+	$(call verify,webserver)
 build-webserver-linux-amd64:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-amd64)
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64"))
@@ -964,7 +1020,7 @@ build-webserver-linux-amd64:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-amd64) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64 -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(filter linux-amd64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-amd64: push-busybox
 	@echo ">> building webserver (linux/amd64) into $(REGISTRY)/webserver:1.0-linux-amd64"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-amd64)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-amd64)
 build-webserver-linux-arm64:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-arm64)
@@ -974,7 +1030,7 @@ build-webserver-linux-arm64:
 	$(BUILD)$(LOAD) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-arm64) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64 -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(filter linux-arm64,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-arm64: push-busybox
 	@echo ">> building webserver (linux/arm64) into $(REGISTRY)/webserver:1.0-linux-arm64"
-	$(BUILD)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-arm64)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-arm64)
 build-webserver-linux-ppc64le:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-ppc64le)
@@ -984,7 +1040,7 @@ build-webserver-linux-ppc64le:
 	$(BUILD)$(LOAD) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-ppc64le) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(filter linux-ppc64le,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-ppc64le: push-busybox
 	@echo ">> building webserver (linux/ppc64le) into $(REGISTRY)/webserver:1.0-linux-ppc64le"
-	$(BUILD)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-ppc64le)
 build-webserver-linux-s390x:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-s390x)
@@ -994,7 +1050,7 @@ build-webserver-linux-s390x:
 	$(BUILD)$(LOAD) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-s390x) -t $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(filter linux-s390x,$(call host-key,webserver)), -t $(REGISTRY)/webserver:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
 .publish-webserver-linux-s390x: push-busybox
 	@echo ">> building webserver (linux/s390x) into $(REGISTRY)/webserver:1.0-linux-s390x"
-	$(BUILD)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-s390x) -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver
+	$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/s390x -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-s390x)' $(call LABELS,webserver,linux-s390x)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-s390x) -t $(REGISTRY)/webserver:1.0-linux-s390x$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-s390x)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-s390x)
 build-webserver-windows-amd64-ltsc2019:
 	@echo ">> webserver (windows-amd64-ltsc2019): Windows images are not loaded into this engine; push-webserver builds them into the registry"
@@ -1011,8 +1067,12 @@ build-webserver-windows-amd64-ltsc2022:
 .list-webserver:
 	@echo ">> publishing the list $(REGISTRY)/webserver:1.0 of $(call list-keys,webserver)"
 	$(call publish-list,webserver,1.0)
+	$(call sign,webserver,1.0)
 .content-webserver: .list-webserver
 	$(call copy-tag,webserver,1.0,6efc2dd9841a1277)
+	$(call sign,webserver,6efc2dd9841a1277)
+.sign-webserver:
+	$(call sign,webserver,6efc2dd9841a1277)
 .pull-webserver:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,webserver)) $(REGISTRY)/webserver:6efc2dd9841a1277
 	$(DOCKER) tag $(REGISTRY)/webserver:6efc2dd9841a1277 $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-$(call host-key,webserver)
@@ -1054,6 +1114,8 @@ adopt-windows-servercore-cache:
 	$(if $(PLANNED.push.windows-servercore-cache),$(call adopt,windows-servercore-cache))
 help-windows-servercore-cache:
 	$(call image-help,windows-servercore-cache)
+verify-windows-servercore-cache:
+	$(call verify,windows-servercore-cache)
 build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2019)
 	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019"))
@@ -1062,7 +1124,7 @@ build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(filter linux-amd64-ltsc2019,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(call ATTESTATIONS,windows-servercore-cache)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache$(call attest-diagnosis,windows-servercore-cache,linux-amd64-ltsc2019)
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019)
 build-windows-servercore-cache-linux-amd64-ltsc2022:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2022)
@@ -1072,13 +1134,17 @@ build-windows-servercore-cache-linux-amd64-ltsc2022:
 	$(BUILD)$(LOAD) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022 -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(filter linux-amd64-ltsc2022,$(call host-key,windows-servercore-cache)), -t $(REGISTRY)/windows-servercore-cache:1.0)$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
 .publish-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) into $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022"
-	$(BUILD)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache
+	$(BUILD)$(call ATTESTATIONS,windows-servercore-cache)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022)' --build-arg OS_VERSION=ltsc2022 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2022)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2022) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache$(call attest-diagnosis,windows-servercore-cache,linux-amd64-ltsc2022)
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2022)
 .list-windows-servercore-cache:
 	@echo ">> publishing the list $(REGISTRY)/windows-servercore-cache:1.0 of $(call list-keys,windows-servercore-cache)"
 	$(call publish-list,windows-servercore-cache,1.0)
+	$(call sign,windows-servercore-cache,1.0)
 .content-windows-servercore-cache: .list-windows-servercore-cache
 	$(call copy-tag,windows-servercore-cache,1.0,4f91eabf197ccfef)
+	$(call sign,windows-servercore-cache,4f91eabf197ccfef)
+.sign-windows-servercore-cache:
+	$(call sign,windows-servercore-cache,4f91eabf197ccfef)
 .pull-windows-servercore-cache:
 	$(DOCKER) pull$(PODMAN_TLS) --platform $(call key-spec,$(call host-key,windows-servercore-cache)) $(REGISTRY)/windows-servercore-cache:4f91eabf197ccfef
 	$(DOCKER) tag $(REGISTRY)/windows-servercore-cache:4f91eabf197ccfef $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-$(call host-key,windows-servercore-cache)
@@ -1101,6 +1167,6 @@ load-group-windows: $(addprefix load-,busybox kitten nautilus powershell-helper 
 # Declared in a few long lines: GNU make appends every .PHONY line to one
 # list, so one line per image would make reading this file quadratic.
 .PHONY: $(addprefix build-,$(ALL_IMAGES)) $(addprefix rebuild-,$(BUILT_IMAGES)) $(addprefix push-,$(ALL_IMAGES))
-.PHONY: $(addprefix load-,$(ALL_IMAGES)) $(addprefix save-,$(ALL_IMAGES)) $(addprefix mirror-,$(MIRRORS))
-.PHONY: $(foreach i,$(BUILT_IMAGES),$(addprefix build-$i-,$($i_PLATFORMS)) $(addprefix .build-$i-,$($i_PLATFORMS)) $(addprefix .publish-$i-,$($i_PLATFORMS)) .list-$i .content-$i .pull-$i)
+.PHONY: $(addprefix load-,$(ALL_IMAGES)) $(addprefix save-,$(ALL_IMAGES)) $(addprefix mirror-,$(MIRRORS)) $(addprefix verify-,$(BUILT_IMAGES) $(filter $(PROMOTED),$(MIRRORS)))
+.PHONY: $(foreach i,$(BUILT_IMAGES),$(addprefix build-$i-,$($i_PLATFORMS)) $(addprefix .build-$i-,$($i_PLATFORMS)) $(addprefix .publish-$i-,$($i_PLATFORMS)) .list-$i .content-$i .sign-$i .pull-$i)
 .PHONY: $(addprefix .mirror-out-,$(PROMOTED)) $(foreach g,$(GROUPS),build-group-$g push-group-$g load-group-$g)

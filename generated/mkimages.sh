@@ -10,9 +10,10 @@
 #
 #   mkimages.sh status TOOL DOCKER JOBS FILE
 #       FILE holds one line per image: `NAME MODE BASE TAG HASH KEY...`
-#       (MODE is `push`, `load` or `mirror SOURCE`), BASE the repository
+#       (MODE is `push`, `push+sign`, `load` or `mirror SOURCE`), BASE the repository
 #       (REGISTRY/REPO). Prints make words, one a line, queried JOBS at a time:
 #         NAME@published       BASE:HASH exists (all of the content is there)
+#         NAME@unsigned        (push+sign) BASE:HASH's digest has no cosign signature
 #         NAME@tag-absent      BASE:TAG does not exist
 #         NAME@tag-ours        BASE:TAG carries HASH (some or all platforms)
 #         NAME@other-<H>       BASE:TAG carries another content hash H
@@ -25,6 +26,21 @@
 #       unless DESTINATION already has SOURCE's digest.
 #   mkimages.sh digest TOOL DOCKER REF
 #       Prints the digest of REF as the registry serves it.
+#   mkimages.sh descriptor TOOL DOCKER --os OS --arch ARCH [--variant V] [--os-version V] REF
+#       Prints REF's manifest as an OCI descriptor (the digest the registry
+#       serves) with that platform: an entry `imagetools create` takes as it is.
+#   mkimages.sh sign TOOL DOCKER REF -- COSIGN ARGS...
+#       Signs REPO@DIGEST, the digest the registry serves for REF, by running
+#       COSIGN ARGS... REPO@DIGEST, unless that digest has a signature already
+#       (cosign's REPO:sha256-<hex>.sig).
+#   mkimages.sh verify TOOL DOCKER REF [REF...] -- COSIGN ARGS...
+#       Runs COSIGN ARGS... REPO@DIGEST for the digest of each REF (the first
+#       must exist; the others are checked when they exist), once per digest.
+#   mkimages.sh attest-failed DOCKER BUILDER SCANNER NAME KEY
+#       After a failed build with attestations: one line when the builder is
+#       the docker driver of an engine without the containerd image store, or
+#       when the SBOM scanner image SCANNER (if any) cannot be read from here.
+#       Exits 1.
 #   mkimages.sh mirror-bundle TOOL DOCKER BUNDLE FILE
 #       Pushes images of the docker-archive BUNDLE (save-all-images; gzip, xz,
 #       bzip2, zstd or none) by tag: FILE holds `SOURCE=DESTINATION` lines,
@@ -128,10 +144,21 @@ digest() {
   echo "sha256:$d"
 }
 
+# signature REPO DIGEST: where cosign keeps the signatures of REPO@DIGEST.
+signature() { echo "$1:$(printf '%s' "$2" | tr : -).sig"; }
+
+# have COMMAND: fail with one line when COMMAND (cosign) cannot be run.
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "mkimages: '$1' (cosign) is not installed or not on PATH: install cosign 2 (https://docs.sigstore.dev/cosign/system_config/installation/), or set COSIGN=/path/to/cosign" >&2
+  return 1
+}
+
 # status_one TOOL DOCKER NAME MODE BASE TAG HASH KEY...
 status_one() {
-  tool=$1 docker=$2 name=$3 mode=$4
+  tool=$1 docker=$2 name=$3 mode=$4 sign=
   shift 4
+  case "$mode" in *+sign) sign=1 mode=${mode%+sign} ;; esac
   if [ "$mode" = mirror ]; then
     source=$1 base=$2 tag=$3
     s=$(digest "$tool" "$docker" "$source") || { [ $? -eq 2 ] && echo "$name@unreachable"; return 0; }
@@ -143,7 +170,14 @@ status_one() {
   shift 3
   exists "$tool" "$docker" "$base:$hash"
   case $? in
-    0) echo "$name@published"; return 0 ;;
+    0)
+      echo "$name@published"
+      if [ -n "$sign" ]; then
+        d=$(digest "$tool" "$docker" "$base:$hash") || { echo "$name@unreachable"; return 0; }
+        exists "$tool" "$docker" "$(signature "$base" "$d")"
+        case $? in 1) echo "$name@unsigned" ;; 2) echo "$name@unreachable" ;; esac
+      fi
+      return 0 ;;
     2) echo "$name@unreachable"; return 0 ;;
   esac
   [ "$mode" = push ] || return 0
@@ -327,12 +361,85 @@ case "$cmd" in
     [ $# -eq 4 ] || { echo "usage: mkimages.sh digest TOOL DOCKER REF" >&2; exit 2; }
     digest "$2" "$3" "$4"
     ;;
+  descriptor)
+    usage="usage: mkimages.sh descriptor TOOL DOCKER --os OS --arch ARCH [--variant V] [--os-version V] REF"
+    [ $# -ge 4 ] || { echo "$usage" >&2; exit 2; }
+    tool=$2 docker=$3
+    shift 3
+    os= arch= variant= osv=
+    while [ $# -ge 2 ]; do
+      case "$1" in
+        --os) os=$2 ;;
+        --arch) arch=$2 ;;
+        --variant) variant=$2 ;;
+        --os-version) osv=$2 ;;
+        *) echo "$usage" >&2; exit 2 ;;
+      esac
+      shift 2
+    done
+    [ $# -eq 1 ] || { echo "$usage" >&2; exit 2; }
+    ref=$1
+    d=$(digest "$tool" "$docker" "$ref") || { echo "mkimages: cannot read $ref from the registry" >&2; exit 1; }
+    printf '{"digest":"%s","platform":{"os":"%s","architecture":"%s"%s%s}}\n' "$d" "$os" "$arch" "${variant:+,\"variant\":\"$variant\"}" "${osv:+,\"os.version\":\"$osv\"}"
+    ;;
+  sign)
+    [ $# -ge 6 ] && [ "$5" = -- ] || { echo "usage: mkimages.sh sign TOOL DOCKER REF -- COSIGN ARGS..." >&2; exit 2; }
+    tool=$2 docker=$3 ref=$4
+    shift 5
+    have "$1" || exit 1
+    # The digest the registry serves now, never one remembered or guessed.
+    d=$(digest "$tool" "$docker" "$ref") || { echo "mkimages: cannot read $ref from the registry: not signed" >&2; exit 1; }
+    repo=${ref%:*}
+    exists "$tool" "$docker" "$(signature "$repo" "$d")"
+    case $? in
+      0) echo ">> $ref ($d) is signed already: $(signature "$repo" "$d")"; exit 0 ;;
+      2) echo "mkimages: cannot read $(signature "$repo" "$d") from the registry: $ref not signed" >&2; exit 1 ;;
+    esac
+    echo ">> signing $ref: $* $repo@$d"
+    exec "$@" "$repo@$d"
+    ;;
+  verify)
+    tool=$2 docker=$3
+    shift 3
+    refs=
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do refs="$refs $1"; shift; done
+    [ $# -ge 2 ] && [ -n "$refs" ] || { echo "usage: mkimages.sh verify TOOL DOCKER REF [REF...] -- COSIGN ARGS..." >&2; exit 2; }
+    shift
+    have "$1" || exit 1
+    first=1 done=
+    for ref in $refs; do
+      d=$(digest "$tool" "$docker" "$ref")
+      case $? in
+        0) ;;
+        1) if [ -n "$first" ]; then echo "mkimages: $ref is not published: nothing to verify" >&2; exit 1; fi; first=; continue ;;
+        *) echo "mkimages: cannot read $ref from the registry" >&2; exit 1 ;;
+      esac
+      first=
+      case " $done " in *" $d "*) continue ;; esac
+      done="$done $d"
+      repo=${ref%:*}
+      echo ">> verifying $ref: $* $repo@$d"
+      "$@" "$repo@$d" || { echo "mkimages: the signature of $ref ($d) did not verify" >&2; exit 1; }
+    done
+    ;;
+  attest-failed)
+    [ $# -eq 6 ] || { echo "usage: mkimages.sh attest-failed DOCKER BUILDER SCANNER NAME KEY" >&2; exit 2; }
+    docker=$2 builder=$3 scanner=$4 name=$5 key=$6
+    # shellcheck disable=SC2086
+    driver=$($docker buildx inspect $builder 2>/dev/null | sed -n 's/^Driver: *//p' | head -n 1)
+    if [ "$driver" = docker ] && ! $docker info --format '{{json .DriverStatus}}' 2>/dev/null | grep -q containerd.snapshotter; then
+      echo "mkimages: $name ($key): this engine cannot store attestations (its images are not in the containerd image store, and buildx uses its docker driver): turn the containerd image store on, use a builder of another driver (BUILDX_BUILDER), or push without attestations (ATTEST=)" >&2
+    elif [ -n "$scanner" ] && ! exists imagetools "$docker" "$scanner" >/dev/null 2>&1; then
+      echo "mkimages: $name ($key): the SBOM scanner $scanner cannot be pulled from here: mirror it and set SBOM_GENERATOR=<your copy>, or push with ATTEST=provenance (no SBOM)" >&2
+    fi
+    exit 1
+    ;;
   mirror-bundle)
     [ $# -eq 5 ] || { echo "usage: mkimages.sh mirror-bundle TOOL DOCKER BUNDLE FILE" >&2; exit 2; }
     mirror_bundle "$2" "$3" "$4" "$5"
     ;;
   *)
-    echo "usage: mkimages.sh status|copy|digest ..." >&2
+    echo "usage: mkimages.sh status|copy|digest|descriptor|sign|verify|attest-failed ..." >&2
     exit 2
     ;;
 esac

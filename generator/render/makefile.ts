@@ -20,38 +20,25 @@ function buildArgsWords(img: Image): string {
   return words.map((w) => ` ${w}`).join('');
 }
 
-const OCI = 'org.opencontainers.image.';
-/** The catalog keys an image may carry beyond what make computes (version, revision, source, created, base.name). */
-const OCI_FIELDS = ['title', 'description', 'licenses', 'url'] as const;
-/** The shapes the model may give them in: Image fields, or an `annotations` map or list (short or full keys). */
-type WithMetadata = Image & {
-  annotations?: Record<string, unknown> | Array<[string, unknown]>;
-} & Partial<Record<(typeof OCI_FIELDS)[number], unknown>>;
+const OCI_KEYS = ['org.opencontainers.image.title', 'org.opencontainers.image.description', 'org.opencontainers.image.licenses', 'org.opencontainers.image.url'];
 
 /**
- * org.opencontainers.image.title, .description, .licenses and .url of an
- * image: from image.yaml's fields of those names, else from its `labels` of
- * those keys. `labels` are the ones the builds still need (a key in `labels`
- * is already among the image's labels); `annotations` go on its list.
+ * The catalog metadata of an image (org.opencontainers.image.title,
+ * .description, .licenses, .url): image.yaml's fields of those names
+ * (Image.annotations), and `labels:` of those keys. `labels` are what the
+ * builds still need (a `labels:` entry is among the build args already);
+ * `annotations` go on the list (index annotations, buildx).
  */
 export function ociMetadata(img: Image): { labels: Array<[string, string]>; annotations: Array<[string, string]> } {
-  const m = img as WithMetadata;
-  const fields = new Map<string, string>();
-  const given = m.annotations === undefined ? [] : Array.isArray(m.annotations) ? m.annotations : Object.entries(m.annotations);
-  for (const [k, v] of given) {
-    const short = k.startsWith(OCI) ? k.slice(OCI.length) : k;
-    if ((OCI_FIELDS as readonly string[]).includes(short) && v !== undefined && v !== null) fields.set(short, String(v));
-  }
-  for (const k of OCI_FIELDS) if (typeof m[k] === 'string') fields.set(k, m[k]);
   const labelled = new Map(img.labels);
+  const given = new Map(img.annotations);
   const labels: Array<[string, string]> = [];
   const annotations: Array<[string, string]> = [];
-  for (const k of OCI_FIELDS) {
-    const key = OCI + k;
+  for (const key of OCI_KEYS) {
     if (labelled.has(key)) annotations.push([key, labelled.get(key)!]);
-    else if (fields.has(k)) {
-      labels.push([key, fields.get(k)!]);
-      annotations.push([key, fields.get(k)!]);
+    else if (given.has(key)) {
+      labels.push([key, given.get(key)!]);
+      annotations.push([key, given.get(key)!]);
     }
   }
   return { labels, annotations };

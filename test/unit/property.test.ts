@@ -188,6 +188,49 @@ describe('build args, labels and context file names', () => {
   });
 });
 
+describe('title, description, licenses and url (labels of the builds, annotations of the list)', () => {
+  it('never execute: generate fails with a diagnostic, or buildx gets each as --label and --annotation index: byte for byte', () => {
+    fc.assert(
+      fc.property(fc.record({ title: hostile(), description: hostile(), licenses: hostile(4), url: hostile(5).map((s) => `https://example.com/${s}`) }, { requiredKeys: [] }), (fields) => {
+        rmSync(CANARY, { force: true }); // left by an earlier failing run
+        const root = newRoot({
+          'images/mkimages.yaml': 'defaultPlatforms: [linux/amd64, linux/arm64]\n',
+          'images/p/Dockerfile': 'FROM scratch\n',
+          'images/p/image.yaml': stringify({ version: '1.0', ...fields }),
+        });
+        const result = generate(root);
+        const errors = result.diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length > 0) {
+          // Rejected at its line (a line break, a control character, an empty value, a URL that is not one).
+          expect(result.files.size).toBe(0);
+          expect(errors.every((d) => d.file === 'images/p/image.yaml' && d.line !== undefined)).toBe(true);
+          return;
+        }
+        writeFiles(root, result.files);
+        const buildx = { FAKE_DOCKER_BUILDX: '1' };
+        expectCleanMake(make(root, ['-n', 'push-all-images'], buildx), 'make -n push-all-images');
+        expect(canariesIn(root)).toEqual([]);
+
+        // A restricted push: the builds and the list, run with the recording docker.
+        const log = join(root, 'docker.log');
+        writeFileSync(log, '');
+        expectCleanMake(make(root, ['push-all-images', 'PLATFORMS=linux/amd64'], { ...buildx, FAKE_DOCKER_LOG: log }), 'make push-all-images PLATFORMS=linux/amd64');
+        expect(canariesIn(root)).toEqual([]);
+        const calls = readFileSync(log, 'utf8').split('\n');
+        const build = calls.find((l) => l.startsWith("'buildx' 'build' "));
+        const list = calls.find((l) => l.startsWith("'buildx' 'imagetools' 'create' "));
+        expect(build).toBeDefined();
+        expect(list).toBeDefined();
+        for (const [f, v] of Object.entries(fields)) {
+          expect(build).toContain(` '--label' ${logged(`org.opencontainers.image.${f}=${v}`)} `);
+          expect(list).toContain(` '--annotation' ${logged(`index:org.opencontainers.image.${f}=${v}`)} `);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('names, versions, aliases, base image references and groups', () => {
   const validComponent = fc.stringMatching(/^[a-z0-9]{1,4}(?:[._-][a-z0-9]{1,3})?$/);
   const junk = hostile(5).filter((s) => !s.includes('/') && s !== '.' && s !== '..' && Buffer.byteLength(s) <= 200);

@@ -45,6 +45,6 @@ export async function makeIn(o: MakeOptions, ...args: string[]): Promise<MakeRes
     ...r,
     calls,
     builds: calls.filter((c) => /^'build'|^'buildx' 'build'/.test(c)),
-    pushes: calls.filter((c) => /^'push'|^'manifest' 'push'|^'buildx' 'imagetools' 'create'|^'buildx' 'build' .*'(--push|--output=type=registry)'/.test(c)),
+    pushes: calls.filter((c) => /^'push'|^'manifest' 'push'|^'buildx' 'imagetools' 'create'|^'buildx' 'build' .*'(--push|--output=type=registry[^']*)'/.test(c)),
   };
 }
