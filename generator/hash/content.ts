@@ -63,19 +63,23 @@ export function readIgnorePatterns(text: string): string[] {
   return patterns;
 }
 
-function hashContextRecords(entries: readonly ContextEntry[]): string[] {
-  return entries.map(({ entry, rel }) => {
+/** One JSON record per entry, pushed onto `out`. The same text as JSON.stringify of the array, spelt out for the common kinds (the other parts need no escaping). */
+function pushContextRecords(entries: readonly ContextEntry[], out: string[]): void {
+  for (const { entry, rel } of entries) {
     switch (entry.kind) {
       case 'file':
-        return JSON.stringify(['file', rel, entry.executable ? 'x' : '-', entry.digest]);
-      case 'link':
-        return JSON.stringify(['link', rel, entry.linkTarget]);
+        out.push(`["file",${JSON.stringify(rel)},"${entry.executable ? 'x' : '-'}","${entry.digest}"]`);
+        break;
       case 'dir':
-        return JSON.stringify(['dir', rel]);
+        out.push(`["dir",${JSON.stringify(rel)}]`);
+        break;
+      case 'link':
+        out.push(JSON.stringify(['link', rel, entry.linkTarget]));
+        break;
       default:
-        return JSON.stringify(['other', rel, entry.typeLetter]);
+        out.push(JSON.stringify(['other', rel, entry.typeLetter]));
     }
-  });
+  }
 }
 
 export interface HashInput {
@@ -99,8 +103,9 @@ export interface HashInput {
 }
 
 export function contentHash(input: HashInput): string {
-  const h = createHash('sha256');
-  const line = (...parts: unknown[]) => h.update(JSON.stringify(parts)).update('\n');
+  // Every record is a JSON line; hashed in one update rather than two per line.
+  const lines: string[] = [];
+  const line = (...parts: unknown[]) => lines.push(JSON.stringify(parts));
   line(HASH_VERSION);
   line('published', input.publishedName, input.version ?? null);
   if (input.source !== undefined) line('source', input.source);
@@ -112,7 +117,8 @@ export function contentHash(input: HashInput): string {
   for (const [name, hash] of input.parents) line('parent', name, hash);
   for (const ignoreFile of [...input.contexts.keys()].sort()) {
     line('context', ignoreFile);
-    for (const r of hashContextRecords(input.contexts.get(ignoreFile) ?? [])) h.update(r).update('\n');
+    pushContextRecords(input.contexts.get(ignoreFile) ?? [], lines);
   }
-  return h.digest('hex').slice(0, 16);
+  lines.push('');
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
 }

@@ -34,7 +34,7 @@
 //   it with dir = mkimages.yaml. It lists whole folders (make cannot read
 //   .dockerignore): a superset of what the content hash covers.
 
-import { sortByBytes, type TreeEntry } from '../scan/tree.js';
+import { sortStringsByBytes, type TreeEntry } from '../scan/tree.js';
 
 /** One entry's type record; `path` as the listing prints it. */
 function typeRecord(e: TreeEntry, path: string): string {
@@ -51,7 +51,7 @@ function typeRecord(e: TreeEntry, path: string): string {
 }
 
 function joinRecords(records: string[]): string {
-  sortByBytes(records, (r) => r);
+  sortStringsByBytes(records);
   return records.length === 0 ? '' : `${records.join('\0')}\0`;
 }
 

@@ -3,6 +3,7 @@
 // that a rule rejects fall back to what they would be without them; a run
 // with errors writes nothing, so the fallback only keeps later checks quiet.
 
+import { createHash } from 'node:crypto';
 import { compareStrings, Diagnostics } from '../diagnostics.js';
 import { isRepositoryPath, parseReference, TAG_RE } from '../parse/grammar.js';
 import { compareBytes } from '../scan/tree.js';
@@ -126,5 +127,6 @@ export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums
     staged: r.staged,
     nestedImages: [],
     sums,
+    sumsDigest: createHash('sha256').update(sums).digest('hex'),
   };
 }

@@ -92,6 +92,8 @@ export interface Image {
    * bytes, paths relative to the images dir.
    */
   sums: string;
+  /** sha256 (hex) of `sums`: what `… | sha256sum` of that listing prints before its "  -". */
+  sumsDigest: string;
 }
 
 export interface Model {

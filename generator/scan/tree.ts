@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 export type EntryKind = 'file' | 'dir' | 'link' | 'other';
 
@@ -42,6 +42,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A file name as text, or undefined when its bytes are not UTF-8. */
 function decodeName(raw: Buffer): string | undefined {
+  // Buffer's decoder is the fast one; it writes U+FFFD for bytes that are
+  // not UTF-8, and only then (or for a real U+FFFD) is the strict one asked.
+  const name = raw.toString('utf8');
+  if (!name.includes('\uFFFD')) return name;
   try {
     return utf8.decode(raw);
   } catch {
@@ -88,6 +92,11 @@ export function compareBytes(a: string, b: string): number {
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
+/** Sort strings in UTF-8 byte order: without surrogate pairs, the engine's own comparison is that order (and needs no callback). */
+export function sortStringsByBytes(items: string[]): string[] {
+  return items.some((s) => SURROGATE.test(s)) ? items.sort(compareBytes) : items.sort();
+}
+
 /**
  * Sort in UTF-8 byte order. Without characters above U+FFFF (no surrogate
  * pairs), JavaScript's own string order is that order, and much faster.
@@ -105,7 +114,7 @@ export function sortByBytes<T>(items: T[], key: (item: T) => string): T[] {
 // read are kept whole, so memory does not grow with the tree's content.
 const CHUNK = Buffer.allocUnsafe(64 * 1024);
 
-function readFile(full: string, keep: boolean): { digest: string; executable: boolean; content?: Buffer } {
+function readFile(path: string, full: string, keep: boolean): TreeEntry {
   const fd = openSync(full, 'r');
   try {
     const stat = fstatSync(fd);
@@ -121,7 +130,7 @@ function readFile(full: string, keep: boolean): { digest: string; executable: bo
       total += n;
       if (n < CHUNK.length && total >= stat.size) break;
     }
-    return { digest: hash.digest('hex'), executable, content: keep ? Buffer.concat(kept) : undefined };
+    return { path, kind: 'file', executable, digest: hash.digest('hex'), content: keep ? Buffer.concat(kept) : undefined };
   } finally {
     closeSync(fd);
   }
@@ -129,7 +138,7 @@ function readFile(full: string, keep: boolean): { digest: string; executable: bo
 
 /** `dir`: the images dir relative to root (checked by checkImagesDir). */
 export function readTree(root: string, dir = 'images'): RawTree {
-  const imagesDir = join(root, dir);
+  const imagesDir = resolve(root, dir);
   if (!existsSync(imagesDir) || !statSync(imagesDir).isDirectory()) {
     return { root, imagesDir: dir, exists: false, entries: [] };
   }
@@ -142,7 +151,7 @@ export function readTree(root: string, dir = 'images'): RawTree {
   const walk = (rel: string) => {
     let dirents;
     try {
-      dirents = readdirSync(rel ? join(imagesDir, rel) : imagesDir, { withFileTypes: true, encoding: 'buffer' });
+      dirents = readdirSync(rel ? `${imagesDir}/${rel}` : imagesDir, { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       unreadable(rel, e);
       return;
@@ -157,7 +166,7 @@ export function readTree(root: string, dir = 'images'): RawTree {
         continue;
       }
       const path = rel ? `${rel}/${name}` : name;
-      const full = join(imagesDir, path);
+      const full = `${imagesDir}/${path}`;
       if (d.isSymbolicLink()) {
         try {
           entries.push({ path, kind: 'link', executable: false, linkTarget: readlinkSync(full) });
@@ -168,14 +177,11 @@ export function readTree(root: string, dir = 'images'): RawTree {
         entries.push({ path, kind: 'dir', executable: false });
         walk(path);
       } else if (d.isFile()) {
-        let file: { digest: string; executable: boolean; content?: Buffer };
         try {
-          file = readFile(full, isInterpretedFile(name));
+          entries.push(readFile(path, full, isInterpretedFile(name)));
         } catch (e) {
           unreadable(path, e);
-          continue;
         }
-        entries.push({ path, kind: 'file', ...file });
       } else {
         const typeLetter = d.isFIFO() ? 'p' : d.isSocket() ? 's' : d.isCharacterDevice() ? 'c' : d.isBlockDevice() ? 'b' : 'U';
         entries.push({ path, kind: 'other', executable: false, typeLetter });

@@ -38,11 +38,8 @@ function sameContent(path: string, content: string): boolean {
   try {
     if (fstatSync(fd).size !== Buffer.byteLength(content)) return false;
     let offset = 0;
-    for (let i = 0, end = 0; i < content.length; i = end) {
-      end = Math.min(i + PIECE, content.length);
-      // Never cut a surrogate pair in two.
-      if (end < content.length && /[\uD800-\uDBFF]/.test(content[end - 1])) end--;
-      const want = Buffer.from(content.slice(i, end), 'utf8');
+    for (const piece of pieces(content)) {
+      const want = Buffer.from(piece, 'utf8');
       let got = 0;
       while (got < want.length) {
         const n = readSync(fd, OLD, got, want.length - got, offset + got);
@@ -87,10 +84,24 @@ function removeLeftovers(dirs: Iterable<string>, names: ReadonlySet<string>): vo
   }
 }
 
+/** `content` in pieces of at most PIECE characters, never cutting a surrogate pair. */
+function* pieces(content: string): Generator<string> {
+  for (let i = 0, end = 0; i < content.length; i = end) {
+    end = Math.min(i + PIECE, content.length);
+    if (end < content.length && /[\uD800-\uDBFF]/.test(content[end - 1])) end--;
+    yield content.slice(i, end);
+  }
+}
+
+// Written piece by piece: writeSync(fd, string) would first encode the
+// whole string into one more buffer (tens of MB for 10,000 images).
 function writeDurably(path: string, content: string): void {
   const fd = openSync(path, 'w', 0o666);
   try {
-    writeSync(fd, content);
+    for (const piece of pieces(content)) {
+      const bytes = Buffer.from(piece, 'utf8');
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
