@@ -98,6 +98,12 @@ source-date-epoch = $(or $(SOURCE_DATE_EPOCH),$(EPOCH.$1),$(eval EPOCH.$1 := $(o
 PLAN_FILE = $(eval PLAN_FILE := $$(shell mktemp))$(PLAN_FILE)
 RUN_DIR   = $(STAGE_DIR)/$(notdir $(PLAN_FILE))
 
+# Two runs on one engine building the same image and platform at once make
+# the engine refuse to store the second ("already exists"): such builds take
+# turns, through a lock file per image and platform (flock, util-linux).
+FLOCK = $(eval FLOCK := $$(shell command -v flock 2>/dev/null))$(FLOCK)
+engine-lock = $(if $(FLOCK),$(FLOCK) $(STAGE_DIR)/.lock.$(subst /,_,$1).$2 )
+
 # Registries reached over plain HTTP without configuration (loopback).
 insecure = $(filter localhost localhost:% localhost/% 127.% [::1]%,$1)
 TLS_VERIFY = $(if $(call insecure,$(REGISTRY)), --tls-verify=false)
@@ -106,7 +112,7 @@ TLS_VERIFY = $(if $(call insecure,$(REGISTRY)), --tls-verify=false)
 # platform reaches the registry (PUBLISH, then PUSH when it is a second step),
 # and the labels every image carries.
 BUILD.buildx  = $(DOCKER) buildx build$(if $(BUILDX_BUILDER), --builder $(BUILDX_BUILDER))
-BUILD.docker  = DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(DOCKER) build
+BUILD.docker  = env DOCKER_BUILDKIT=1 BUILDX_NO_DEFAULT_ATTESTATIONS=1 $(DOCKER) build
 # podman: --layers=false, because podman 4.3's layer cache ignores the
 # platform (an amd64 build of a FROM scratch context reused the arm64 image);
 # BUILD_FLAGS=--layers=true brings the cache back.
@@ -331,8 +337,10 @@ endef
 PODMAN_TLS = $(if $(filter podman,$(BUILDER)),$(TLS_VERIFY))
 push-ref   = $(if $(PUSH),$(PUSH) $1)
 # $(call tag-built,IMAGE,KEY): name the KEY build LOCAL_PREFIX/IMAGE:H and
-# :latest, and REGISTRY/REPO:TAG, which in-tree children build FROM.
-tag-built  = $(if $2,$(foreach t,$(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest $(REGISTRY)/$($1_REPO):$($1_TAG),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$t),,$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $t$(newline))),@echo ">> $1 has no Linux platform to build here (its platforms: $($1_PLATFORMS))")
+# :latest, and REGISTRY/REPO:TAG, which in-tree children build FROM. Skipped
+# only for a name that already is that image and was not built in this run
+# (the local index was read before any build).
+tag-built  = $(if $2,$(foreach t,$(LOCAL_PREFIX)/$1:$($1_HASH) $(LOCAL_PREFIX)/$1:latest $(REGISTRY)/$($1_REPO):$($1_TAG),$(if $(and $(call built,$1,$2),$(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$2,$t)),,$(DOCKER) tag $(LOCAL_PREFIX)/$1:$($1_HASH)-$2 $t$(newline))),@echo ">> $1 has no Linux platform to build here (its platforms: $($1_PLATFORMS))")
 # $(call tag-loaded,IMAGE): LOCAL_PREFIX/IMAGE:latest (and :H) is the loaded platform.
 tag-loaded = $(if $(call host-key,$1),$(if $(call same-image,$(LOCAL_PREFIX)/$1:$($1_HASH)-$(call host-key,$1),$(LOCAL_PREFIX)/$1:latest),@echo ">> $1 is loaded: $(LOCAL_PREFIX)/$1:latest",$(call tag-built,$1,$(call host-key,$1))),@echo ">> $1 has no platform for $(or $(strip $(PLATFORMS) $(OS) $(ARCH)),linux/$(HOST_ARCH)) (its platforms: $($1_PLATFORMS)); not loaded")
 
@@ -346,7 +354,7 @@ ARCHIVE_COMPRESSION ?= $(if $(filter podman,$(BUILDER)),xz,gzip)
 ARCHIVE_EXT.gzip := .gz
 ARCHIVE_EXT.xz   := .xz
 ARCHIVE_EXT.zstd := .zst
-COMPRESS.gzip    := gzip -f
+COMPRESS.gzip    := gzip -n -f
 COMPRESS.xz      := xz -T0 -f
 COMPRESS.zstd    := zstd -q -f --rm
 archive-checked  = $(if $(filter gzip xz zstd none,$(ARCHIVE_COMPRESSION)),,$(error mkimages: ARCHIVE_COMPRESSION=$(ARCHIVE_COMPRESSION): expected gzip, xz, zstd or none))
@@ -358,12 +366,8 @@ save-refs        = $(foreach i,$1,$(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REP
 define save-images
 @mkdir -p $(ARCHIVE_DIR)
 $(foreach i,$2,$(DOCKER) tag $(LOCAL_PREFIX)/$i:latest $(REGISTRY)/$($i_REPO):$($i_TAG)$(newline))
-$(if $(and $(filter-out podman,$(BUILDER)),$(filter gzip,$(ARCHIVE_COMPRESSION))),$(call save-piped,$1,$2),$(call save-file,$(call bundle-name,$1),$2,$(patsubst %.tar.gz,%.tar,$1)))
+$(call save-file,$(call bundle-name,$1),$2,$(patsubst %.tar.gz,%.tar,$1))
 @echo ">> wrote $(ARCHIVE_DIR)/$(call bundle-name,$1) ($(words $2) image(s)); load it with: docker load -i $(ARCHIVE_DIR)/$(call bundle-name,$1) (or podman load -i)"
-endef
-define save-piped
-$(DOCKER) save $(call save-refs,$2) | gzip -c > $(ARCHIVE_DIR)/.$1.tmp
-mv $(ARCHIVE_DIR)/.$1.tmp $(ARCHIVE_DIR)/$1
 endef
 # $(call save-file,BUNDLE,IMAGES,NAME.tar): saved to a file first, so a failed
 # save stops make before anything is compressed or renamed.
@@ -481,6 +485,7 @@ PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filt
 LOAD_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter load-% save-%,$(GOALS)))))
 PLAN_IMAGES  := $(sort $(PUSH_IMAGES) $(LOAD_IMAGES) $(call closure,$(call goal-images,$(filter build-% rebuild-% mirror-%,$(GOALS)))))
 $(call check-fresh,$(PLAN_IMAGES))
+$(if $(PLAN_IMAGES),$(shell mkdir -p $(STAGE_DIR)))
 $(call ask-registry,push,$(PUSH_IMAGES))
 $(call unreachable-check,$(PUSH_IMAGES))
 $(foreach i,$(if $(filter push-%,$(GOALS)),$(PUSH_IMAGES)),$(call refuse,$i))

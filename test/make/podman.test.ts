@@ -244,16 +244,17 @@ describe('make -n with podman', () => {
     expect(one.lines).toContain('mv /tmp/bundle/.x.tar.xz /tmp/bundle/x.tar.xz');
     // ARCHIVE_COMPRESSION chooses; a value it does not know is an error.
     const gz = make(['save-x', 'ARCHIVE_DIR=/tmp/bundle', 'ARCHIVE_COMPRESSION=gzip'], { images: [`localhost/loc/x:${hash('x')}-linux-amd64@a`] });
-    expect(gz.lines).toContain('gzip -f /tmp/bundle/.x.tar');
+    expect(gz.lines).toContain('gzip -n -f /tmp/bundle/.x.tar');
     expect(gz.lines).toContain('mv /tmp/bundle/.x.tar.gz /tmp/bundle/x.tar.gz');
     const none = make(['save-x', 'ARCHIVE_DIR=/tmp/bundle', 'ARCHIVE_COMPRESSION=none'], { images: [`localhost/loc/x:${hash('x')}-linux-amd64@a`] });
     expect(none.lines).toContain('mv /tmp/bundle/.x.tar /tmp/bundle/x.tar');
     const bad = make(['save-x', 'ARCHIVE_COMPRESSION=lzma'], { images: [`localhost/loc/x:${hash('x')}-linux-amd64@a`] });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('ARCHIVE_COMPRESSION=lzma: expected gzip, xz, zstd or none');
-    // docker keeps its gzip pipe; ARCHIVE_COMPRESSION=xz gives docker the same two steps.
+    // docker keeps gzip (saved to a file first, so that a failing save stops make); ARCHIVE_COMPRESSION=xz gives it xz.
     const docker = make(['save-x', 'ARCHIVE_DIR=/tmp/bundle'], { docker: FAKE_DOCKER, images: [`loc/x:${hash('x')}-linux-amd64@a`] });
-    expect(docker.lines).toContain(`${FAKE_DOCKER} save loc/x:latest ${REG}/x:1.0 | gzip -c > /tmp/bundle/.x.tar.gz.tmp`);
+    expect(docker.lines).toContain(`${FAKE_DOCKER} save -o /tmp/bundle/.x.tar loc/x:latest ${REG}/x:1.0`);
+    expect(docker.lines).toContain('mv /tmp/bundle/.x.tar.gz /tmp/bundle/x.tar.gz');
     const dockerXz = make(['save-x', 'ARCHIVE_DIR=/tmp/bundle', 'ARCHIVE_COMPRESSION=xz'], { docker: FAKE_DOCKER, images: [`loc/x:${hash('x')}-linux-amd64@a`] });
     expect(dockerXz.lines).toContain(`${FAKE_DOCKER} save -o /tmp/bundle/.x.tar loc/x:latest ${REG}/x:1.0`);
     expect(dockerXz.lines).toContain('mv /tmp/bundle/.x.tar.xz /tmp/bundle/x.tar.xz');
