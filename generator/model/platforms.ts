@@ -77,10 +77,20 @@ function platformsOf(src: ImageSource, settings: Settings): Platform[] {
   return platforms.sort(comparePlatforms);
 }
 
+const CANDIDATES = new Map<string, string[]>();
+
 /** Dockerfiles that can build a platform, most specific first. */
 function candidates(p: Platform): string[] {
-  if (p.os === 'windows') return ['Dockerfile_windows', 'Dockerfile'];
-  return [`Dockerfile.${p.arch}`, ...Object.entries(ARCH_ALIASES).filter(([, a]) => a === p.arch).map(([u]) => `Dockerfile.${u}`), 'Dockerfile'];
+  const key = `${p.os}/${p.arch}`;
+  let list = CANDIDATES.get(key);
+  if (!list) {
+    list =
+      p.os === 'windows'
+        ? ['Dockerfile_windows', 'Dockerfile']
+        : [`Dockerfile.${p.arch}`, ...Object.entries(ARCH_ALIASES).filter(([, a]) => a === p.arch).map(([u]) => `Dockerfile.${u}`), 'Dockerfile'];
+    CANDIDATES.set(key, list);
+  }
+  return list;
 }
 
 /**

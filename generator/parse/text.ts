@@ -15,12 +15,18 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * bytes that are not text (NUL, control characters, invalid UTF-8).
  */
 export function decodeText(file: string, bytes: Buffer, diags: Diagnostics): string | undefined {
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    diags.error(file, firstInvalidUtf8Line(bytes), 'is not text, expected UTF-8 text, found bytes that are not valid UTF-8');
-    return undefined;
+  // Buffer's decoder is the fast one; it writes U+FFFD where bytes are not
+  // UTF-8, and only then (or for a real U+FFFD) is the strict one asked.
+  let text = bytes.toString('utf8');
+  if (!text.includes('\uFFFD')) {
+    if (text.startsWith('\uFEFF')) text = text.slice(1); // as the TextDecoder does
+  } else {
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      diags.error(file, firstInvalidUtf8Line(bytes), 'is not text, expected UTF-8 text, found bytes that are not valid UTF-8');
+      return undefined;
+    }
   }
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const bad = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.exec(text);
