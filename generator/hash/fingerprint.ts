@@ -88,11 +88,6 @@ export function staleAwk(imagesDir: string): string {
   ].join(' ');
 }
 
-/** listingCommand('images'), for callers that have not moved to listingCommand(imagesDir). */
-export const LISTING_COMMAND = listingCommand('images');
-/** staleAwk('images'), for callers that have not moved to staleAwk(imagesDir). */
-export const STALE_AWK = staleAwk('images');
-
 /** The listing of the images dir (entries with paths relative to it), exactly as listingCommand(imagesDir) prints it. */
 export function listTree(entries: readonly TreeEntry[], imagesDir: string): string {
   const records: string[] = [];
