@@ -3,7 +3,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
-import { LISTING_COMMAND } from '../../generator/hash/fingerprint.js';
+import { listingCommand } from '../../generator/hash/fingerprint.js';
 import { readIgnorePatterns } from '../../generator/hash/content.js';
 import { buildModel } from '../../generator/model/build.js';
 import type { Model } from '../../generator/model/types.js';
@@ -140,7 +140,7 @@ describe('the make-time freshness check', () => {
   it('the listing equals what the shell prints, for odd file names and links', () => {
     const { model, root, errors } = modelOf(odd);
     expect(errors).toEqual([]);
-    const out = spawnSync('sh', ['-c', LISTING_COMMAND], { cwd: root, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const out = spawnSync('sh', ['-c', listingCommand('images')], { cwd: root, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     expect(out.stderr).toBe('');
     expect(out.stdout).toBe(model.listing);
   });
