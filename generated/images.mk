@@ -159,7 +159,7 @@ ATTESTATIONS  = $(if $(filter buildx,$(BUILDER)),$(if $(call attesting,$1),$(if 
 attest-diagnosis = $(if $(call attesting,$1), || $(MKIMAGES_SH) attest-failed '$(DOCKER)' '$(BUILDX_BUILDER)' '$(if $(filter sbom,$(ATTEST)),$(SBOM_SCANNER))' $1 $2)
 # $(call created,IMAGE): org.opencontainers.image.created, SOURCE_DATE_EPOCH
 # of IMAGE as a UTC time (GNU date, else BSD date).
-created       = $(or $(CREATED.$1),$(eval CREATED.$1 := $(or $(shell date -u -d '@$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r '$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null),$(error mkimages: SOURCE_DATE_EPOCH=$(call source-date-epoch,$1) is not a time in seconds since 1970)))$(CREATED.$1))
+created       = $(or $(DATE.$(call source-date-epoch,$1)),$(eval DATE.$(call source-date-epoch,$1) := $(or $(shell date -u -d '@$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r '$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null),$(error mkimages: SOURCE_DATE_EPOCH=$(call source-date-epoch,$1) is not a time in seconds since 1970)))$(DATE.$(call source-date-epoch,$1)))
 # $(call ANNOTATIONS,IMAGE): the list's index annotations, the OCI labels of
 # its images (base.name when every entry has the same one).
 ANNOTATIONS   = --annotation index:org.opencontainers.image.version=$($1_TAG)$(if $(GIT_COMMIT), --annotation index:org.opencontainers.image.revision=$(GIT_COMMIT))$(if $(SOURCE_URL), --annotation index:org.opencontainers.image.source=$(SOURCE_URL)) --annotation index:org.opencontainers.image.created=$(call created,$1)$(if $(call common-base,$1), --annotation 'index:org.opencontainers.image.base.name=$(call common-base,$1)')$(if $($1_OCI_ANNOTATIONS), $($1_OCI_ANNOTATIONS))
@@ -478,12 +478,15 @@ include $(MKIMAGES_ROOT)generated/images.rules.mk
 GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
 goal-name    = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$1)))))))
 # $(call goal-images,GOALS): the images GOALS name.
-goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter all-test-images,$n),$(TEST_IMAGES),$(if $(GVISOR.$n),$(GVISOR.$n),$(if $(filter group-%,$n),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))))
+goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter all-test-images,$n),$(TEST_IMAGES),$(if $(GVISOR.$n),$(GVISOR.$n),$(if $(and $(filter group-%,$n),$(filter $(n:group-%=%),$(GROUPS))),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))))
 # A named buildx builder cannot see this engine's images: a build there
 # pushes the in-tree parents first, so they are planned as pushes too.
 PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter push-% adopt-%,$(GOALS)) $(if $(BUILDX_BUILDER),$(filter build-% rebuild-% load-% save-%,$(GOALS))))))
 LOAD_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter load-% save-%,$(GOALS)))))
 PLAN_IMAGES  := $(sort $(PUSH_IMAGES) $(LOAD_IMAGES) $(call closure,$(call goal-images,$(filter build-% rebuild-% mirror-%,$(GOALS)))))
+# A sub-make started for a target it then cannot plan would start another:
+# stop instead.
+$(if $(and $(MKIMAGES_DELEGATED),$(if $(PLAN_IMAGES),,y)),$(error mkimages: cannot plan $(GOALS): no image of this tree answers to it))
 $(call check-fresh,$(PLAN_IMAGES))
 $(if $(PLAN_IMAGES),$(shell mkdir -p $(STAGE_DIR)))
 $(call ask-registry,push,$(PUSH_IMAGES))

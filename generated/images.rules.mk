@@ -32,28 +32,28 @@ busybox_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-versio
 busybox_BASEIMAGE_windows-amd64-ltsc2022 = mcr.microsoft.com/windows/nanoserver:ltsc2022
 
 build-busybox: $(addprefix build-busybox-,$(call host-keys,busybox))
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox)
 	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
 rebuild-busybox: $(addprefix .build-busybox-,$(filter linux-%,$(call host-keys,busybox)))
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-busybox)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-busybox)
 	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
 push-busybox: push-powershell-helper
-	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-busybox)
+	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-busybox)
 	$(if $(PLANNED.push.busybox),$(call push-note,busybox))
 load-busybox: $(addprefix load-,$(busybox_PARENTS_$(call host-key,busybox)))
-	$(if $(PLANNED.load.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-busybox)
+	$(if $(PLANNED.load.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-busybox)
 	$(if $(PLANNED.load.busybox),$(call tag-loaded,busybox))
 save-busybox: load-busybox
 	$(call save-images,busybox.tar.gz,busybox)
 adopt-busybox:
-	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-busybox)
+	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-busybox)
 	$(if $(PLANNED.push.busybox),$(call adopt,busybox))
 help-busybox:
 	$(call image-help,busybox)
 verify-busybox:
 	$(call verify,busybox)
 build-busybox-linux-amd64:
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-amd64)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox-linux-amd64)
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-amd64),@echo ">> busybox (linux-amd64) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64"))
 .build-busybox-linux-amd64:
 	@echo ">> building busybox (linux/amd64) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-amd64"
@@ -63,7 +63,7 @@ build-busybox-linux-amd64:
 	$(call engine-lock,busybox,linux-amd64)$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-amd64)' $(call LABELS,busybox,linux-amd64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-amd64) -t $(REGISTRY)/busybox:1.29-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-amd64)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-amd64)
 build-busybox-linux-arm64:
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-arm64)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox-linux-arm64)
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-arm64),@echo ">> busybox (linux-arm64) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64"))
 .build-busybox-linux-arm64:
 	@echo ">> building busybox (linux/arm64) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-arm64"
@@ -73,7 +73,7 @@ build-busybox-linux-arm64:
 	$(call engine-lock,busybox,linux-arm64)$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-arm64)' $(call LABELS,busybox,linux-arm64)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-arm64) -t $(REGISTRY)/busybox:1.29-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-arm64)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-arm64)
 build-busybox-linux-ppc64le:
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-ppc64le)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox-linux-ppc64le)
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-ppc64le),@echo ">> busybox (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le"))
 .build-busybox-linux-ppc64le:
 	@echo ">> building busybox (linux/ppc64le) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-ppc64le"
@@ -83,7 +83,7 @@ build-busybox-linux-ppc64le:
 	$(call engine-lock,busybox,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,busybox)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/busybox/Dockerfile $(BUILD_ARGS)$(if $(busybox_ARGS), $(busybox_ARGS)) --build-arg 'BASEIMAGE=$(busybox_BASEIMAGE_linux-ppc64le)' $(call LABELS,busybox,linux-ppc64le)$(call REPRODUCIBLE,busybox)$(call CACHE,busybox,linux-ppc64le) -t $(REGISTRY)/busybox:1.29-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/busybox$(call attest-diagnosis,busybox,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/busybox:1.29-1-linux-ppc64le)
 build-busybox-linux-s390x:
-	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-busybox-linux-s390x)
+	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox-linux-s390x)
 	$(if $(PLANNED.build.busybox),$(if $(call built,busybox,linux-s390x),@echo ">> busybox (linux-s390x) is up to date: $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x"))
 .build-busybox-linux-s390x:
 	@echo ">> building busybox (linux/s390x) as $(LOCAL_PREFIX)/busybox:950f31ea4efe8a21-linux-s390x"
@@ -210,28 +210,28 @@ httpd_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.38-alpine
 
 build-httpd: $(addprefix build-httpd-,$(call host-keys,httpd))
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd)
 	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
 rebuild-httpd: $(addprefix .build-httpd-,$(filter linux-%,$(call host-keys,httpd)))
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-httpd)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-httpd)
 	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
 push-httpd:
-	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-httpd)
+	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-httpd)
 	$(if $(PLANNED.push.httpd),$(call push-note,httpd))
 load-httpd: $(addprefix load-,$(httpd_PARENTS_$(call host-key,httpd)))
-	$(if $(PLANNED.load.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-httpd)
+	$(if $(PLANNED.load.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-httpd)
 	$(if $(PLANNED.load.httpd),$(call tag-loaded,httpd))
 save-httpd: load-httpd
 	$(call save-images,httpd.tar.gz,httpd)
 adopt-httpd:
-	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-httpd)
+	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-httpd)
 	$(if $(PLANNED.push.httpd),$(call adopt,httpd))
 help-httpd:
 	$(call image-help,httpd)
 verify-httpd:
 	$(call verify,httpd)
 build-httpd-linux-amd64:
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-amd64)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-linux-amd64)
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-amd64),@echo ">> httpd (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64"))
 .build-httpd-linux-amd64:
 	@echo ">> building httpd (linux/amd64) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-amd64"
@@ -241,7 +241,7 @@ build-httpd-linux-amd64:
 	$(call engine-lock,httpd,linux-amd64)$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-amd64)' $(call LABELS,httpd,linux-amd64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-amd64) -t $(REGISTRY)/httpd:2.4.38-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-amd64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-amd64)
 build-httpd-linux-arm64:
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-arm64)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-linux-arm64)
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-arm64),@echo ">> httpd (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64"))
 .build-httpd-linux-arm64:
 	@echo ">> building httpd (linux/arm64) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-arm64"
@@ -251,7 +251,7 @@ build-httpd-linux-arm64:
 	$(call engine-lock,httpd,linux-arm64)$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-arm64)' $(call LABELS,httpd,linux-arm64)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-arm64) -t $(REGISTRY)/httpd:2.4.38-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-arm64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-arm64)
 build-httpd-linux-ppc64le:
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-ppc64le)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-linux-ppc64le)
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-ppc64le),@echo ">> httpd (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le"))
 .build-httpd-linux-ppc64le:
 	@echo ">> building httpd (linux/ppc64le) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-ppc64le"
@@ -261,7 +261,7 @@ build-httpd-linux-ppc64le:
 	$(call engine-lock,httpd,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,httpd)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd/Dockerfile $(BUILD_ARGS)$(if $(httpd_ARGS), $(httpd_ARGS)) --build-arg 'BASEIMAGE=$(httpd_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd,linux-ppc64le)$(call REPRODUCIBLE,httpd)$(call CACHE,httpd,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.38-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd$(call attest-diagnosis,httpd,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.38-1-linux-ppc64le)
 build-httpd-linux-s390x:
-	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-linux-s390x)
+	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-linux-s390x)
 	$(if $(PLANNED.build.httpd),$(if $(call built,httpd,linux-s390x),@echo ">> httpd (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x"))
 .build-httpd-linux-s390x:
 	@echo ">> building httpd (linux/s390x) as $(LOCAL_PREFIX)/httpd:fc86ead7dc4c16bf-linux-s390x"
@@ -307,28 +307,28 @@ httpd-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd-new_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.39-alpine
 
 build-httpd-new: $(addprefix build-httpd-new-,$(call host-keys,httpd-new))
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new)
 	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
 rebuild-httpd-new: $(addprefix .build-httpd-new-,$(filter linux-%,$(call host-keys,httpd-new)))
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-httpd-new)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-httpd-new)
 	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
 push-httpd-new:
-	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-httpd-new)
+	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-httpd-new)
 	$(if $(PLANNED.push.httpd-new),$(call push-note,httpd-new))
 load-httpd-new: $(addprefix load-,$(httpd-new_PARENTS_$(call host-key,httpd-new)))
-	$(if $(PLANNED.load.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-httpd-new)
+	$(if $(PLANNED.load.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-httpd-new)
 	$(if $(PLANNED.load.httpd-new),$(call tag-loaded,httpd-new))
 save-httpd-new: load-httpd-new
 	$(call save-images,httpd-new.tar.gz,httpd-new)
 adopt-httpd-new:
-	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-httpd-new)
+	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-httpd-new)
 	$(if $(PLANNED.push.httpd-new),$(call adopt,httpd-new))
 help-httpd-new:
 	$(call image-help,httpd-new)
 verify-httpd-new:
 	$(call verify,httpd-new)
 build-httpd-new-linux-amd64:
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-amd64)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new-linux-amd64)
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-amd64),@echo ">> httpd-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64"))
 .build-httpd-new-linux-amd64:
 	@echo ">> building httpd-new (linux/amd64) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-amd64"
@@ -338,7 +338,7 @@ build-httpd-new-linux-amd64:
 	$(call engine-lock,httpd-new,linux-amd64)$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-amd64)' $(call LABELS,httpd-new,linux-amd64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-amd64) -t $(REGISTRY)/httpd:2.4.39-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-amd64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-amd64)
 build-httpd-new-linux-arm64:
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-arm64)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new-linux-arm64)
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-arm64),@echo ">> httpd-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64"))
 .build-httpd-new-linux-arm64:
 	@echo ">> building httpd-new (linux/arm64) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-arm64"
@@ -348,7 +348,7 @@ build-httpd-new-linux-arm64:
 	$(call engine-lock,httpd-new,linux-arm64)$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-arm64)' $(call LABELS,httpd-new,linux-arm64)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-arm64) -t $(REGISTRY)/httpd:2.4.39-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-arm64)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-arm64)
 build-httpd-new-linux-ppc64le:
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-ppc64le)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new-linux-ppc64le)
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-ppc64le),@echo ">> httpd-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le"))
 .build-httpd-new-linux-ppc64le:
 	@echo ">> building httpd-new (linux/ppc64le) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-ppc64le"
@@ -358,7 +358,7 @@ build-httpd-new-linux-ppc64le:
 	$(call engine-lock,httpd-new,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,httpd-new)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/httpd-new/Dockerfile $(BUILD_ARGS)$(if $(httpd-new_ARGS), $(httpd-new_ARGS)) --build-arg 'BASEIMAGE=$(httpd-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,httpd-new,linux-ppc64le)$(call REPRODUCIBLE,httpd-new)$(call CACHE,httpd-new,linux-ppc64le) -t $(REGISTRY)/httpd:2.4.39-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/httpd-new$(call attest-diagnosis,httpd-new,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/httpd:2.4.39-1-linux-ppc64le)
 build-httpd-new-linux-s390x:
-	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-httpd-new-linux-s390x)
+	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new-linux-s390x)
 	$(if $(PLANNED.build.httpd-new),$(if $(call built,httpd-new,linux-s390x),@echo ">> httpd-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x"))
 .build-httpd-new-linux-s390x:
 	@echo ">> building httpd-new (linux/s390x) as $(LOCAL_PREFIX)/httpd-new:2b897a55c0924031-linux-s390x"
@@ -410,28 +410,28 @@ kitten_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version
 kitten_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
 build-kitten: $(addprefix build-kitten-,$(call host-keys,kitten))
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten)
 	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
 rebuild-kitten: $(addprefix .build-kitten-,$(filter linux-%,$(call host-keys,kitten)))
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-kitten)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-kitten)
 	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
 push-kitten: push-webserver
-	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-kitten)
+	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-kitten)
 	$(if $(PLANNED.push.kitten),$(call push-note,kitten))
 load-kitten: $(addprefix load-,$(kitten_PARENTS_$(call host-key,kitten)))
-	$(if $(PLANNED.load.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-kitten)
+	$(if $(PLANNED.load.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-kitten)
 	$(if $(PLANNED.load.kitten),$(call tag-loaded,kitten))
 save-kitten: load-kitten
 	$(call save-images,kitten.tar.gz,kitten)
 adopt-kitten:
-	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-kitten)
+	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-kitten)
 	$(if $(PLANNED.push.kitten),$(call adopt,kitten))
 help-kitten:
 	$(call image-help,kitten)
 verify-kitten:
 	$(call verify,kitten)
 build-kitten-linux-amd64:
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-amd64)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten-linux-amd64)
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-amd64),@echo ">> kitten (linux-amd64) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64"))
 .build-kitten-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building kitten (linux/amd64) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-amd64"
@@ -441,7 +441,7 @@ build-kitten-linux-amd64:
 	$(call engine-lock,kitten,linux-amd64)$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-amd64)' $(call LABELS,kitten,linux-amd64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-amd64) -t $(REGISTRY)/kitten:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-amd64)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-amd64)
 build-kitten-linux-arm64:
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-arm64)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten-linux-arm64)
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-arm64),@echo ">> kitten (linux-arm64) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64"))
 .build-kitten-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building kitten (linux/arm64) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-arm64"
@@ -451,7 +451,7 @@ build-kitten-linux-arm64:
 	$(call engine-lock,kitten,linux-arm64)$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-arm64)' $(call LABELS,kitten,linux-arm64)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-arm64) -t $(REGISTRY)/kitten:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-arm64)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-arm64)
 build-kitten-linux-ppc64le:
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-ppc64le)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten-linux-ppc64le)
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-ppc64le),@echo ">> kitten (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le"))
 .build-kitten-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building kitten (linux/ppc64le) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-ppc64le"
@@ -461,7 +461,7 @@ build-kitten-linux-ppc64le:
 	$(call engine-lock,kitten,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,kitten)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/kitten/Dockerfile $(BUILD_ARGS)$(if $(kitten_ARGS), $(kitten_ARGS)) --build-arg 'BASEIMAGE=$(kitten_BASEIMAGE_linux-ppc64le)' $(call LABELS,kitten,linux-ppc64le)$(call REPRODUCIBLE,kitten)$(call CACHE,kitten,linux-ppc64le) -t $(REGISTRY)/kitten:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/kitten$(call attest-diagnosis,kitten,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/kitten:1.0-linux-ppc64le)
 build-kitten-linux-s390x:
-	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-kitten-linux-s390x)
+	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten-linux-s390x)
 	$(if $(PLANNED.build.kitten),$(if $(call built,kitten,linux-s390x),@echo ">> kitten (linux-s390x) is up to date: $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x"))
 .build-kitten-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building kitten (linux/s390x) as $(LOCAL_PREFIX)/kitten:d5fc54b1a756affa-linux-s390x"
@@ -525,28 +525,28 @@ nautilus_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-versi
 nautilus_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
 build-nautilus: $(addprefix build-nautilus-,$(call host-keys,nautilus))
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus)
 	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
 rebuild-nautilus: $(addprefix .build-nautilus-,$(filter linux-%,$(call host-keys,nautilus)))
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nautilus)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nautilus)
 	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
 push-nautilus: push-webserver
-	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nautilus)
+	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nautilus)
 	$(if $(PLANNED.push.nautilus),$(call push-note,nautilus))
 load-nautilus: $(addprefix load-,$(nautilus_PARENTS_$(call host-key,nautilus)))
-	$(if $(PLANNED.load.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nautilus)
+	$(if $(PLANNED.load.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nautilus)
 	$(if $(PLANNED.load.nautilus),$(call tag-loaded,nautilus))
 save-nautilus: load-nautilus
 	$(call save-images,nautilus.tar.gz,nautilus)
 adopt-nautilus:
-	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nautilus)
+	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-nautilus)
 	$(if $(PLANNED.push.nautilus),$(call adopt,nautilus))
 help-nautilus:
 	$(call image-help,nautilus)
 verify-nautilus:
 	$(call verify,nautilus)
 build-nautilus-linux-amd64:
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-amd64)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus-linux-amd64)
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-amd64),@echo ">> nautilus (linux-amd64) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64"))
 .build-nautilus-linux-amd64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-amd64)
 	@echo ">> building nautilus (linux/amd64) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-amd64"
@@ -556,7 +556,7 @@ build-nautilus-linux-amd64:
 	$(call engine-lock,nautilus,linux-amd64)$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-amd64)' $(call LABELS,nautilus,linux-amd64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-amd64) -t $(REGISTRY)/nautilus:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-amd64)
 build-nautilus-linux-arm64:
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-arm64)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus-linux-arm64)
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-arm64),@echo ">> nautilus (linux-arm64) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64"))
 .build-nautilus-linux-arm64: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-arm64)
 	@echo ">> building nautilus (linux/arm64) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-arm64"
@@ -566,7 +566,7 @@ build-nautilus-linux-arm64:
 	$(call engine-lock,nautilus,linux-arm64)$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-arm64)' $(call LABELS,nautilus,linux-arm64)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-arm64) -t $(REGISTRY)/nautilus:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-arm64)
 build-nautilus-linux-ppc64le:
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-ppc64le)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus-linux-ppc64le)
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-ppc64le),@echo ">> nautilus (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le"))
 .build-nautilus-linux-ppc64le: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-ppc64le)
 	@echo ">> building nautilus (linux/ppc64le) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-ppc64le"
@@ -576,7 +576,7 @@ build-nautilus-linux-ppc64le:
 	$(call engine-lock,nautilus,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,nautilus)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nautilus/Dockerfile $(BUILD_ARGS)$(if $(nautilus_ARGS), $(nautilus_ARGS)) --build-arg 'BASEIMAGE=$(nautilus_BASEIMAGE_linux-ppc64le)' $(call LABELS,nautilus,linux-ppc64le)$(call REPRODUCIBLE,nautilus)$(call CACHE,nautilus,linux-ppc64le) -t $(REGISTRY)/nautilus:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nautilus$(call attest-diagnosis,nautilus,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nautilus:1.0-linux-ppc64le)
 build-nautilus-linux-s390x:
-	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nautilus-linux-s390x)
+	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus-linux-s390x)
 	$(if $(PLANNED.build.nautilus),$(if $(call built,nautilus,linux-s390x),@echo ">> nautilus (linux-s390x) is up to date: $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x"))
 .build-nautilus-linux-s390x: $(if $(BUILDX_BUILDER),push-webserver,build-webserver-linux-s390x)
 	@echo ">> building nautilus (linux/s390x) as $(LOCAL_PREFIX)/nautilus:7125c3044b266de9-linux-s390x"
@@ -634,28 +634,28 @@ nginx_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.14-alpine
 
 build-nginx: $(addprefix build-nginx-,$(call host-keys,nginx))
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx)
 	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
 rebuild-nginx: $(addprefix .build-nginx-,$(filter linux-%,$(call host-keys,nginx)))
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nginx)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nginx)
 	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
 push-nginx:
-	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nginx)
+	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nginx)
 	$(if $(PLANNED.push.nginx),$(call push-note,nginx))
 load-nginx: $(addprefix load-,$(nginx_PARENTS_$(call host-key,nginx)))
-	$(if $(PLANNED.load.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nginx)
+	$(if $(PLANNED.load.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nginx)
 	$(if $(PLANNED.load.nginx),$(call tag-loaded,nginx))
 save-nginx: load-nginx
 	$(call save-images,nginx.tar.gz,nginx)
 adopt-nginx:
-	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nginx)
+	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-nginx)
 	$(if $(PLANNED.push.nginx),$(call adopt,nginx))
 help-nginx:
 	$(call image-help,nginx)
 verify-nginx:
 	$(call verify,nginx)
 build-nginx-linux-amd64:
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-amd64)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-linux-amd64)
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-amd64),@echo ">> nginx (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64"))
 .build-nginx-linux-amd64:
 	@echo ">> building nginx (linux/amd64) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-amd64"
@@ -665,7 +665,7 @@ build-nginx-linux-amd64:
 	$(call engine-lock,nginx,linux-amd64)$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-amd64)' $(call LABELS,nginx,linux-amd64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-amd64) -t $(REGISTRY)/nginx:1.14-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-amd64)
 build-nginx-linux-arm64:
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-arm64)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-linux-arm64)
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-arm64),@echo ">> nginx (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64"))
 .build-nginx-linux-arm64:
 	@echo ">> building nginx (linux/arm64) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-arm64"
@@ -675,7 +675,7 @@ build-nginx-linux-arm64:
 	$(call engine-lock,nginx,linux-arm64)$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-arm64)' $(call LABELS,nginx,linux-arm64)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-arm64) -t $(REGISTRY)/nginx:1.14-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-arm64)
 build-nginx-linux-ppc64le:
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-ppc64le)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-linux-ppc64le)
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-ppc64le),@echo ">> nginx (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le"))
 .build-nginx-linux-ppc64le:
 	@echo ">> building nginx (linux/ppc64le) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-ppc64le"
@@ -685,7 +685,7 @@ build-nginx-linux-ppc64le:
 	$(call engine-lock,nginx,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,nginx)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx/Dockerfile $(BUILD_ARGS)$(if $(nginx_ARGS), $(nginx_ARGS)) --build-arg 'BASEIMAGE=$(nginx_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx,linux-ppc64le)$(call REPRODUCIBLE,nginx)$(call CACHE,nginx,linux-ppc64le) -t $(REGISTRY)/nginx:1.14-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx$(call attest-diagnosis,nginx,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nginx:1.14-1-linux-ppc64le)
 build-nginx-linux-s390x:
-	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-linux-s390x)
+	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-linux-s390x)
 	$(if $(PLANNED.build.nginx),$(if $(call built,nginx,linux-s390x),@echo ">> nginx (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x"))
 .build-nginx-linux-s390x:
 	@echo ">> building nginx (linux/s390x) as $(LOCAL_PREFIX)/nginx:ba35084a6f28b6ee-linux-s390x"
@@ -731,28 +731,28 @@ nginx-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx-new_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.15-alpine
 
 build-nginx-new: $(addprefix build-nginx-new-,$(call host-keys,nginx-new))
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new)
 	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
 rebuild-nginx-new: $(addprefix .build-nginx-new-,$(filter linux-%,$(call host-keys,nginx-new)))
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-nginx-new)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nginx-new)
 	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
 push-nginx-new:
-	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-nginx-new)
+	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nginx-new)
 	$(if $(PLANNED.push.nginx-new),$(call push-note,nginx-new))
 load-nginx-new: $(addprefix load-,$(nginx-new_PARENTS_$(call host-key,nginx-new)))
-	$(if $(PLANNED.load.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-nginx-new)
+	$(if $(PLANNED.load.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nginx-new)
 	$(if $(PLANNED.load.nginx-new),$(call tag-loaded,nginx-new))
 save-nginx-new: load-nginx-new
 	$(call save-images,nginx-new.tar.gz,nginx-new)
 adopt-nginx-new:
-	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-nginx-new)
+	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-nginx-new)
 	$(if $(PLANNED.push.nginx-new),$(call adopt,nginx-new))
 help-nginx-new:
 	$(call image-help,nginx-new)
 verify-nginx-new:
 	$(call verify,nginx-new)
 build-nginx-new-linux-amd64:
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-amd64)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new-linux-amd64)
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-amd64),@echo ">> nginx-new (linux-amd64) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64"))
 .build-nginx-new-linux-amd64:
 	@echo ">> building nginx-new (linux/amd64) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-amd64"
@@ -762,7 +762,7 @@ build-nginx-new-linux-amd64:
 	$(call engine-lock,nginx-new,linux-amd64)$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-amd64)' $(call LABELS,nginx-new,linux-amd64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-amd64) -t $(REGISTRY)/nginx:1.15-1-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-amd64)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-amd64)
 build-nginx-new-linux-arm64:
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-arm64)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new-linux-arm64)
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-arm64),@echo ">> nginx-new (linux-arm64) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64"))
 .build-nginx-new-linux-arm64:
 	@echo ">> building nginx-new (linux/arm64) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-arm64"
@@ -772,7 +772,7 @@ build-nginx-new-linux-arm64:
 	$(call engine-lock,nginx-new,linux-arm64)$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-arm64)' $(call LABELS,nginx-new,linux-arm64)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-arm64) -t $(REGISTRY)/nginx:1.15-1-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-arm64)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-arm64)
 build-nginx-new-linux-ppc64le:
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-ppc64le)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new-linux-ppc64le)
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-ppc64le),@echo ">> nginx-new (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le"))
 .build-nginx-new-linux-ppc64le:
 	@echo ">> building nginx-new (linux/ppc64le) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-ppc64le"
@@ -782,7 +782,7 @@ build-nginx-new-linux-ppc64le:
 	$(call engine-lock,nginx-new,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,nginx-new)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/nginx-new/Dockerfile $(BUILD_ARGS)$(if $(nginx-new_ARGS), $(nginx-new_ARGS)) --build-arg 'BASEIMAGE=$(nginx-new_BASEIMAGE_linux-ppc64le)' $(call LABELS,nginx-new,linux-ppc64le)$(call REPRODUCIBLE,nginx-new)$(call CACHE,nginx-new,linux-ppc64le) -t $(REGISTRY)/nginx:1.15-1-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/nginx-new$(call attest-diagnosis,nginx-new,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/nginx:1.15-1-linux-ppc64le)
 build-nginx-new-linux-s390x:
-	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-nginx-new-linux-s390x)
+	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new-linux-s390x)
 	$(if $(PLANNED.build.nginx-new),$(if $(call built,nginx-new,linux-s390x),@echo ">> nginx-new (linux-s390x) is up to date: $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x"))
 .build-nginx-new-linux-s390x:
 	@echo ">> building nginx-new (linux/s390x) as $(LOCAL_PREFIX)/nginx-new:b3ff31d683f26850-linux-s390x"
@@ -824,28 +824,28 @@ pause_PARENTS_linux-s390x :=
 pause_ANNOTATE_linux-s390x := --os linux --arch s390x
 
 build-pause: $(addprefix build-pause-,$(call host-keys,pause))
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause)
 	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
 rebuild-pause: $(addprefix .build-pause-,$(filter linux-%,$(call host-keys,pause)))
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-pause)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-pause)
 	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
 push-pause:
-	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-pause)
+	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-pause)
 	$(if $(PLANNED.push.pause),$(call push-note,pause))
 load-pause: $(addprefix load-,$(pause_PARENTS_$(call host-key,pause)))
-	$(if $(PLANNED.load.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-pause)
+	$(if $(PLANNED.load.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-pause)
 	$(if $(PLANNED.load.pause),$(call tag-loaded,pause))
 save-pause: load-pause
 	$(call save-images,pause.tar.gz,pause)
 adopt-pause:
-	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-pause)
+	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-pause)
 	$(if $(PLANNED.push.pause),$(call adopt,pause))
 help-pause:
 	$(call image-help,pause)
 verify-pause:
 	$(call verify,pause)
 build-pause-linux-amd64:
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-amd64)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause-linux-amd64)
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-amd64),@echo ">> pause (linux-amd64) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64"))
 .build-pause-linux-amd64:
 	@echo ">> building pause (linux/amd64) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-amd64"
@@ -857,7 +857,7 @@ build-pause-linux-amd64:
 	$(call engine-lock,pause,linux-amd64)$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-amd64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-amd64) -t $(REGISTRY)/pause:3.2-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-amd64)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-amd64)
 build-pause-linux-arm64:
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-arm64)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause-linux-arm64)
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-arm64),@echo ">> pause (linux-arm64) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-arm64"))
 .build-pause-linux-arm64:
 	@echo ">> building pause (linux/arm64) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-arm64"
@@ -869,7 +869,7 @@ build-pause-linux-arm64:
 	$(call engine-lock,pause,linux-arm64)$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-arm64)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-arm64) -t $(REGISTRY)/pause:3.2-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-arm64)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-arm64)
 build-pause-linux-ppc64le:
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-ppc64le)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause-linux-ppc64le)
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-ppc64le),@echo ">> pause (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-ppc64le"))
 .build-pause-linux-ppc64le:
 	@echo ">> building pause (linux/ppc64le) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-ppc64le"
@@ -881,7 +881,7 @@ build-pause-linux-ppc64le:
 	$(call engine-lock,pause,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,pause)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/pause/Dockerfile $(BUILD_ARGS)$(if $(pause_ARGS), $(pause_ARGS)) $(call LABELS,pause,linux-ppc64le)$(call REPRODUCIBLE,pause)$(call CACHE,pause,linux-ppc64le) -t $(REGISTRY)/pause:3.2-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/pause$(call attest-diagnosis,pause,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/pause:3.2-linux-ppc64le)
 build-pause-linux-s390x:
-	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-pause-linux-s390x)
+	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause-linux-s390x)
 	$(if $(PLANNED.build.pause),$(if $(call built,pause,linux-s390x),@echo ">> pause (linux-s390x) is up to date: $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-s390x"))
 .build-pause-linux-s390x:
 	@echo ">> building pause (linux/s390x) as $(LOCAL_PREFIX)/pause:fb76d4835f25b008-linux-s390x"
@@ -919,28 +919,28 @@ powershell-helper_PARENTS_linux-amd64 :=
 powershell-helper_ANNOTATE_linux-amd64 := --os linux --arch amd64
 
 build-powershell-helper: $(addprefix build-powershell-helper-,$(call host-keys,powershell-helper))
-	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper)
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-powershell-helper)
 	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
 rebuild-powershell-helper: $(addprefix .build-powershell-helper-,$(filter linux-%,$(call host-keys,powershell-helper)))
-	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-powershell-helper)
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-powershell-helper)
 	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
 push-powershell-helper:
-	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-powershell-helper)
+	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-powershell-helper)
 	$(if $(PLANNED.push.powershell-helper),$(call push-note,powershell-helper))
 load-powershell-helper: $(addprefix load-,$(powershell-helper_PARENTS_$(call host-key,powershell-helper)))
-	$(if $(PLANNED.load.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-powershell-helper)
+	$(if $(PLANNED.load.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-powershell-helper)
 	$(if $(PLANNED.load.powershell-helper),$(call tag-loaded,powershell-helper))
 save-powershell-helper: load-powershell-helper
 	$(call save-images,powershell-helper.tar.gz,powershell-helper)
 adopt-powershell-helper:
-	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-powershell-helper)
+	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-powershell-helper)
 	$(if $(PLANNED.push.powershell-helper),$(call adopt,powershell-helper))
 help-powershell-helper:
 	$(call image-help,powershell-helper)
 verify-powershell-helper:
 	$(call verify,powershell-helper)
 build-powershell-helper-linux-amd64:
-	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-powershell-helper-linux-amd64)
+	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-powershell-helper-linux-amd64)
 	$(if $(PLANNED.build.powershell-helper),$(if $(call built,powershell-helper,linux-amd64),@echo ">> powershell-helper (linux-amd64) is up to date: $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64"))
 .build-powershell-helper-linux-amd64:
 	@echo ">> building powershell-helper (linux/amd64) as $(LOCAL_PREFIX)/powershell-helper:a878d7a79748e5b5-linux-amd64"
@@ -992,28 +992,28 @@ webserver_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-vers
 webserver_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022
 
 build-webserver: $(addprefix build-webserver-,$(call host-keys,webserver))
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver)
 	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
 rebuild-webserver: $(addprefix .build-webserver-,$(filter linux-%,$(call host-keys,webserver)))
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-webserver)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-webserver)
 	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
 push-webserver: push-busybox push-windows-servercore-cache
-	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-webserver)
+	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-webserver)
 	$(if $(PLANNED.push.webserver),$(call push-note,webserver))
 load-webserver: $(addprefix load-,$(webserver_PARENTS_$(call host-key,webserver)))
-	$(if $(PLANNED.load.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-webserver)
+	$(if $(PLANNED.load.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-webserver)
 	$(if $(PLANNED.load.webserver),$(call tag-loaded,webserver))
 save-webserver: load-webserver
 	$(call save-images,webserver.tar.gz,webserver)
 adopt-webserver:
-	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-webserver)
+	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-webserver)
 	$(if $(PLANNED.push.webserver),$(call adopt,webserver))
 help-webserver:
 	$(call image-help,webserver)
 verify-webserver:
 	$(call verify,webserver)
 build-webserver-linux-amd64:
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-amd64)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver-linux-amd64)
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-amd64),@echo ">> webserver (linux-amd64) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64"))
 .build-webserver-linux-amd64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-amd64)
 	@echo ">> building webserver (linux/amd64) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-amd64"
@@ -1023,7 +1023,7 @@ build-webserver-linux-amd64:
 	$(call engine-lock,webserver,linux-amd64)$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-amd64)' $(call LABELS,webserver,linux-amd64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-amd64) -t $(REGISTRY)/webserver:1.0-linux-amd64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-amd64)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-amd64)
 build-webserver-linux-arm64:
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-arm64)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver-linux-arm64)
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-arm64),@echo ">> webserver (linux-arm64) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64"))
 .build-webserver-linux-arm64: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-arm64)
 	@echo ">> building webserver (linux/arm64) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-arm64"
@@ -1033,7 +1033,7 @@ build-webserver-linux-arm64:
 	$(call engine-lock,webserver,linux-arm64)$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/arm64 -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-arm64)' $(call LABELS,webserver,linux-arm64)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-arm64) -t $(REGISTRY)/webserver:1.0-linux-arm64$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-arm64)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-arm64)
 build-webserver-linux-ppc64le:
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-ppc64le)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver-linux-ppc64le)
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-ppc64le),@echo ">> webserver (linux-ppc64le) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le"))
 .build-webserver-linux-ppc64le: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-ppc64le)
 	@echo ">> building webserver (linux/ppc64le) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-ppc64le"
@@ -1043,7 +1043,7 @@ build-webserver-linux-ppc64le:
 	$(call engine-lock,webserver,linux-ppc64le)$(BUILD)$(call ATTESTATIONS,webserver)$(PUBLISH) --platform linux/ppc64le -f $(MKIMAGES_ROOT)images/webserver/Dockerfile $(BUILD_ARGS)$(if $(webserver_ARGS), $(webserver_ARGS)) --build-arg 'BASEIMAGE=$(webserver_BASEIMAGE_linux-ppc64le)' $(call LABELS,webserver,linux-ppc64le)$(call REPRODUCIBLE,webserver)$(call CACHE,webserver,linux-ppc64le) -t $(REGISTRY)/webserver:1.0-linux-ppc64le$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/webserver$(call attest-diagnosis,webserver,linux-ppc64le)
 	$(call push-ref,$(REGISTRY)/webserver:1.0-linux-ppc64le)
 build-webserver-linux-s390x:
-	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-webserver-linux-s390x)
+	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver-linux-s390x)
 	$(if $(PLANNED.build.webserver),$(if $(call built,webserver,linux-s390x),@echo ">> webserver (linux-s390x) is up to date: $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x"))
 .build-webserver-linux-s390x: $(if $(BUILDX_BUILDER),push-busybox,build-busybox-linux-s390x)
 	@echo ">> building webserver (linux/s390x) as $(LOCAL_PREFIX)/webserver:6efc2dd9841a1277-linux-s390x"
@@ -1096,28 +1096,28 @@ windows-servercore-cache_ANNOTATE_linux-amd64-ltsc2022 := --os linux --arch amd6
 windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022 = mcr.microsoft.com/windows/servercore:ltsc2022
 
 build-windows-servercore-cache: $(addprefix build-windows-servercore-cache-,$(call host-keys,windows-servercore-cache))
-	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache)
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-windows-servercore-cache)
 	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
 rebuild-windows-servercore-cache: $(addprefix .build-windows-servercore-cache-,$(filter linux-%,$(call host-keys,windows-servercore-cache)))
-	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) rebuild-windows-servercore-cache)
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-windows-servercore-cache)
 	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
 push-windows-servercore-cache:
-	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) push-windows-servercore-cache)
+	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-windows-servercore-cache)
 	$(if $(PLANNED.push.windows-servercore-cache),$(call push-note,windows-servercore-cache))
 load-windows-servercore-cache: $(addprefix load-,$(windows-servercore-cache_PARENTS_$(call host-key,windows-servercore-cache)))
-	$(if $(PLANNED.load.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) load-windows-servercore-cache)
+	$(if $(PLANNED.load.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-windows-servercore-cache)
 	$(if $(PLANNED.load.windows-servercore-cache),$(call tag-loaded,windows-servercore-cache))
 save-windows-servercore-cache: load-windows-servercore-cache
 	$(call save-images,windows-servercore-cache.tar.gz,windows-servercore-cache)
 adopt-windows-servercore-cache:
-	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) adopt-windows-servercore-cache)
+	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 adopt-windows-servercore-cache)
 	$(if $(PLANNED.push.windows-servercore-cache),$(call adopt,windows-servercore-cache))
 help-windows-servercore-cache:
 	$(call image-help,windows-servercore-cache)
 verify-windows-servercore-cache:
 	$(call verify,windows-servercore-cache)
 build-windows-servercore-cache-linux-amd64-ltsc2019:
-	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2019)
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-windows-servercore-cache-linux-amd64-ltsc2019)
 	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2019),@echo ">> windows-servercore-cache (linux-amd64-ltsc2019) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019"))
 .build-windows-servercore-cache-linux-amd64-ltsc2019:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2019"
@@ -1127,7 +1127,7 @@ build-windows-servercore-cache-linux-amd64-ltsc2019:
 	$(call engine-lock,windows-servercore-cache,linux-amd64-ltsc2019)$(BUILD)$(call ATTESTATIONS,windows-servercore-cache)$(PUBLISH) --platform linux/amd64 -f $(MKIMAGES_ROOT)images/windows-servercore-cache/Dockerfile $(BUILD_ARGS)$(if $(windows-servercore-cache_ARGS), $(windows-servercore-cache_ARGS)) --build-arg 'BASEIMAGE=$(windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2019)' --build-arg OS_VERSION=ltsc2019 $(call LABELS,windows-servercore-cache,linux-amd64-ltsc2019)$(call REPRODUCIBLE,windows-servercore-cache)$(call CACHE,windows-servercore-cache,linux-amd64-ltsc2019) -t $(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019$(if $(BUILD_FLAGS), $(BUILD_FLAGS)) $(MKIMAGES_ROOT)images/windows-servercore-cache$(call attest-diagnosis,windows-servercore-cache,linux-amd64-ltsc2019)
 	$(call push-ref,$(REGISTRY)/windows-servercore-cache:1.0-linux-amd64-ltsc2019)
 build-windows-servercore-cache-linux-amd64-ltsc2022:
-	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) build-windows-servercore-cache-linux-amd64-ltsc2022)
+	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-windows-servercore-cache-linux-amd64-ltsc2022)
 	$(if $(PLANNED.build.windows-servercore-cache),$(if $(call built,windows-servercore-cache,linux-amd64-ltsc2022),@echo ">> windows-servercore-cache (linux-amd64-ltsc2022) is up to date: $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022"))
 .build-windows-servercore-cache-linux-amd64-ltsc2022:
 	@echo ">> building windows-servercore-cache (linux/amd64) as $(LOCAL_PREFIX)/windows-servercore-cache:4f91eabf197ccfef-linux-amd64-ltsc2022"

@@ -351,11 +351,42 @@ case "$cmd" in
     [ $# -eq 3 ] || { echo "usage: mkimages.sh fresh DIR FILE" >&2; exit 2; }
     file=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
     cd "$2" || exit 2
+    tmp=$(mktemp -d) || exit 2
+    # One walk and one sha256sum for every folder of FILE (not a pipeline per
+    # folder): each folder is a start point NAME/. so that a nested image's
+    # own start point is never pruned by its parent's prune path NAME/./NESTED;
+    # records are tagged with their folder, sorted once, written one file per
+    # folder, and those files sha256'd in one call.
+    starts= prune="-path ./.mkimages-none" k=0
     while read -r name sum nested; do
       [ -n "$name" ] || continue
-      # shellcheck disable=SC2086
-      [ "$(listing "$name" $nested)" = "$sum" ] || echo "$name"
+      k=$((k + 1))
+      printf '%s %s %s\n' "$name" "$sum" "$k" >>"$tmp/want"
+      : >"$tmp/$k"
+      if [ -d "$name" ] && [ ! -L "$name" ]; then starts="$starts $name/."; else starts="$starts $name"; fi
+      for n in $nested; do prune="$prune -o -path $name/./${n#"$name"/}"; done
     done <"$file"
+    [ -n "$starts" ] || { rm -rf "$tmp"; exit 0; }
+    # shellcheck disable=SC2086
+    {
+      find $starts \( $prune \) -prune -o \( -type f -perm -u=x -printf 'x %p\0' \) -o \( -type f -printf 'f %p\0' \) -o -printf '%y %p -> %l\0' 2>/dev/null
+      find $starts \( $prune \) -prune -o -type f -print0 2>/dev/null | xargs -0r sha256sum -z --
+    } | LC_ALL=C awk 'BEGIN { RS = "\0"; ORS = "\0" }
+      {
+        if ($0 ~ /^[0-9a-f]+  /) { pre = substr($0, 1, 66); rest = substr($0, 67) } else { pre = substr($0, 1, 2); rest = substr($0, 3) }
+        i = index(rest, "/./")
+        if (i > 0) { owner = substr(rest, 1, i - 1); rest = owner "/" substr(rest, i + 3) }
+        else if (match(rest, /^[^ ]*\/\. -> $/)) { owner = substr(rest, 1, RLENGTH - 6); rest = owner " -> " }
+        else { owner = rest; sub(/ -> .*$/, "", owner) }
+        print owner "\t" pre rest
+      }' | LC_ALL=C sort -z | LC_ALL=C awk -v tmp="$tmp" 'BEGIN { ORS = "\0"; while ((getline l < (tmp "/want")) > 0) { split(l, w, " "); idx[w[1]] = w[3] } RS = "\0" }
+      {
+        t = index($0, "\t"); owner = substr($0, 1, t - 1)
+        if (owner != cur) { if (out != "") close(out); cur = owner; out = (owner in idx) ? tmp "/" idx[owner] : "" }
+        if (out != "") print substr($0, t + 1) > out
+      }'
+    (cd "$tmp" && awk '{ print $3 }' want | xargs sha256sum --) | awk -v want="$tmp/want" 'BEGIN { while ((getline l < want) > 0) { split(l, w, " "); name[w[3]] = w[1]; sum[w[3]] = w[2] } } { if ($1 != sum[$2]) print name[$2] }'
+    rm -rf "$tmp"
     ;;
   digest)
     [ $# -eq 4 ] || { echo "usage: mkimages.sh digest TOOL DOCKER REF" >&2; exit 2; }
