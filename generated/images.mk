@@ -493,7 +493,9 @@ $(call ask-registry,push,$(PUSH_IMAGES))
 $(call unreachable-check,$(PUSH_IMAGES))
 $(foreach i,$(if $(filter push-%,$(GOALS)),$(PUSH_IMAGES)),$(call refuse,$i))
 $(call ask-registry,load,$(foreach i,$(LOAD_IMAGES),$(if $(call local-id,$(LOCAL_PREFIX)/$i:$($i_HASH)),,$i)))
-$(eval $(foreach i,$(PLAN_IMAGES),PLANNED.build.$i := y$(newline)$(foreach k,$(filter-out windows-%,$($i_PLATFORMS)),$(if $(call built,$i,$k),,build-$i-$k: .build-$i-$k$(newline)))))
+# (The platforms build-N and load-N take are decided here too, only for the
+# images the goals touch: PLATFORMS, OS, ARCH and the host are known now.)
+$(eval $(foreach i,$(PLAN_IMAGES),PLANNED.build.$i := y$(newline)build-$i: $(addprefix build-$i-,$(call host-keys,$i))$(newline)rebuild-$i: $(addprefix .build-$i-,$(filter linux-%,$(call host-keys,$i)))$(newline)$(foreach k,$(filter-out windows-%,$($i_PLATFORMS)),$(if $(call built,$i,$k),,build-$i-$k: .build-$i-$k$(newline)))))
 $(eval $(foreach i,$(PUSH_IMAGES),PLANNED.push.$i := y$(newline)push-$i: $(call push-steps,$i)$(newline).list-$i: $(addprefix .publish-$i-,$(call publish-keys,$i))$(newline)))
-$(eval $(foreach i,$(LOAD_IMAGES),PLANNED.load.$i := y$(newline)load-$i: $(call load-step,$i)$(newline)))
+$(eval $(foreach i,$(LOAD_IMAGES),PLANNED.load.$i := y$(newline)load-$i: $(addprefix load-,$($i_PARENTS_$(call host-key,$i))) $(call load-step,$i)$(newline)))
 endif

@@ -31,16 +31,16 @@ busybox_PARENTS_windows-amd64-ltsc2022 := powershell-helper
 busybox_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version $(call os-version,busybox,windows-amd64-ltsc2022,ltsc2022)
 busybox_BASEIMAGE_windows-amd64-ltsc2022 = mcr.microsoft.com/windows/nanoserver:ltsc2022
 
-build-busybox: $(addprefix build-busybox-,$(call host-keys,busybox))
+build-busybox:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-busybox)
 	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
-rebuild-busybox: $(addprefix .build-busybox-,$(filter linux-%,$(call host-keys,busybox)))
+rebuild-busybox:
 	$(if $(PLANNED.build.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-busybox)
 	$(if $(PLANNED.build.busybox),$(call tag-built,busybox,$(call host-key,busybox)))
 push-busybox: push-powershell-helper
 	$(if $(PLANNED.push.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-busybox)
 	$(if $(PLANNED.push.busybox),$(call push-note,busybox))
-load-busybox: $(addprefix load-,$(busybox_PARENTS_$(call host-key,busybox)))
+load-busybox:
 	$(if $(PLANNED.load.busybox),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-busybox)
 	$(if $(PLANNED.load.busybox),$(call tag-loaded,busybox))
 save-busybox: load-busybox
@@ -209,16 +209,16 @@ httpd_PARENTS_linux-s390x :=
 httpd_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.38-alpine
 
-build-httpd: $(addprefix build-httpd-,$(call host-keys,httpd))
+build-httpd:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd)
 	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
-rebuild-httpd: $(addprefix .build-httpd-,$(filter linux-%,$(call host-keys,httpd)))
+rebuild-httpd:
 	$(if $(PLANNED.build.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-httpd)
 	$(if $(PLANNED.build.httpd),$(call tag-built,httpd,$(call host-key,httpd)))
 push-httpd:
 	$(if $(PLANNED.push.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-httpd)
 	$(if $(PLANNED.push.httpd),$(call push-note,httpd))
-load-httpd: $(addprefix load-,$(httpd_PARENTS_$(call host-key,httpd)))
+load-httpd:
 	$(if $(PLANNED.load.httpd),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-httpd)
 	$(if $(PLANNED.load.httpd),$(call tag-loaded,httpd))
 save-httpd: load-httpd
@@ -306,16 +306,16 @@ httpd-new_PARENTS_linux-s390x :=
 httpd-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 httpd-new_BASEIMAGE_linux-s390x = docker.io/library/httpd:2.4.39-alpine
 
-build-httpd-new: $(addprefix build-httpd-new-,$(call host-keys,httpd-new))
+build-httpd-new:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-httpd-new)
 	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
-rebuild-httpd-new: $(addprefix .build-httpd-new-,$(filter linux-%,$(call host-keys,httpd-new)))
+rebuild-httpd-new:
 	$(if $(PLANNED.build.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-httpd-new)
 	$(if $(PLANNED.build.httpd-new),$(call tag-built,httpd-new,$(call host-key,httpd-new)))
 push-httpd-new:
 	$(if $(PLANNED.push.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-httpd-new)
 	$(if $(PLANNED.push.httpd-new),$(call push-note,httpd-new))
-load-httpd-new: $(addprefix load-,$(httpd-new_PARENTS_$(call host-key,httpd-new)))
+load-httpd-new:
 	$(if $(PLANNED.load.httpd-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-httpd-new)
 	$(if $(PLANNED.load.httpd-new),$(call tag-loaded,httpd-new))
 save-httpd-new: load-httpd-new
@@ -409,16 +409,16 @@ kitten_PARENTS_windows-amd64-ltsc2022 := webserver
 kitten_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version $(call os-version,kitten,windows-amd64-ltsc2022,ltsc2022)
 kitten_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
-build-kitten: $(addprefix build-kitten-,$(call host-keys,kitten))
+build-kitten:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-kitten)
 	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
-rebuild-kitten: $(addprefix .build-kitten-,$(filter linux-%,$(call host-keys,kitten)))
+rebuild-kitten:
 	$(if $(PLANNED.build.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-kitten)
 	$(if $(PLANNED.build.kitten),$(call tag-built,kitten,$(call host-key,kitten)))
 push-kitten: push-webserver
 	$(if $(PLANNED.push.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-kitten)
 	$(if $(PLANNED.push.kitten),$(call push-note,kitten))
-load-kitten: $(addprefix load-,$(kitten_PARENTS_$(call host-key,kitten)))
+load-kitten:
 	$(if $(PLANNED.load.kitten),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-kitten)
 	$(if $(PLANNED.load.kitten),$(call tag-loaded,kitten))
 save-kitten: load-kitten
@@ -524,16 +524,16 @@ nautilus_PARENTS_windows-amd64-ltsc2022 := webserver
 nautilus_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version $(call os-version,nautilus,windows-amd64-ltsc2022,ltsc2022)
 nautilus_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/webserver:1.0-windows-amd64-ltsc2022
 
-build-nautilus: $(addprefix build-nautilus-,$(call host-keys,nautilus))
+build-nautilus:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nautilus)
 	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
-rebuild-nautilus: $(addprefix .build-nautilus-,$(filter linux-%,$(call host-keys,nautilus)))
+rebuild-nautilus:
 	$(if $(PLANNED.build.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nautilus)
 	$(if $(PLANNED.build.nautilus),$(call tag-built,nautilus,$(call host-key,nautilus)))
 push-nautilus: push-webserver
 	$(if $(PLANNED.push.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nautilus)
 	$(if $(PLANNED.push.nautilus),$(call push-note,nautilus))
-load-nautilus: $(addprefix load-,$(nautilus_PARENTS_$(call host-key,nautilus)))
+load-nautilus:
 	$(if $(PLANNED.load.nautilus),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nautilus)
 	$(if $(PLANNED.load.nautilus),$(call tag-loaded,nautilus))
 save-nautilus: load-nautilus
@@ -633,16 +633,16 @@ nginx_PARENTS_linux-s390x :=
 nginx_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.14-alpine
 
-build-nginx: $(addprefix build-nginx-,$(call host-keys,nginx))
+build-nginx:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx)
 	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
-rebuild-nginx: $(addprefix .build-nginx-,$(filter linux-%,$(call host-keys,nginx)))
+rebuild-nginx:
 	$(if $(PLANNED.build.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nginx)
 	$(if $(PLANNED.build.nginx),$(call tag-built,nginx,$(call host-key,nginx)))
 push-nginx:
 	$(if $(PLANNED.push.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nginx)
 	$(if $(PLANNED.push.nginx),$(call push-note,nginx))
-load-nginx: $(addprefix load-,$(nginx_PARENTS_$(call host-key,nginx)))
+load-nginx:
 	$(if $(PLANNED.load.nginx),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nginx)
 	$(if $(PLANNED.load.nginx),$(call tag-loaded,nginx))
 save-nginx: load-nginx
@@ -730,16 +730,16 @@ nginx-new_PARENTS_linux-s390x :=
 nginx-new_ANNOTATE_linux-s390x := --os linux --arch s390x
 nginx-new_BASEIMAGE_linux-s390x = docker.io/library/nginx:1.15-alpine
 
-build-nginx-new: $(addprefix build-nginx-new-,$(call host-keys,nginx-new))
+build-nginx-new:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-nginx-new)
 	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
-rebuild-nginx-new: $(addprefix .build-nginx-new-,$(filter linux-%,$(call host-keys,nginx-new)))
+rebuild-nginx-new:
 	$(if $(PLANNED.build.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-nginx-new)
 	$(if $(PLANNED.build.nginx-new),$(call tag-built,nginx-new,$(call host-key,nginx-new)))
 push-nginx-new:
 	$(if $(PLANNED.push.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-nginx-new)
 	$(if $(PLANNED.push.nginx-new),$(call push-note,nginx-new))
-load-nginx-new: $(addprefix load-,$(nginx-new_PARENTS_$(call host-key,nginx-new)))
+load-nginx-new:
 	$(if $(PLANNED.load.nginx-new),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-nginx-new)
 	$(if $(PLANNED.load.nginx-new),$(call tag-loaded,nginx-new))
 save-nginx-new: load-nginx-new
@@ -823,16 +823,16 @@ pause_ANNOTATE_linux-ppc64le := --os linux --arch ppc64le
 pause_PARENTS_linux-s390x :=
 pause_ANNOTATE_linux-s390x := --os linux --arch s390x
 
-build-pause: $(addprefix build-pause-,$(call host-keys,pause))
+build-pause:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-pause)
 	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
-rebuild-pause: $(addprefix .build-pause-,$(filter linux-%,$(call host-keys,pause)))
+rebuild-pause:
 	$(if $(PLANNED.build.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-pause)
 	$(if $(PLANNED.build.pause),$(call tag-built,pause,$(call host-key,pause)))
 push-pause:
 	$(if $(PLANNED.push.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-pause)
 	$(if $(PLANNED.push.pause),$(call push-note,pause))
-load-pause: $(addprefix load-,$(pause_PARENTS_$(call host-key,pause)))
+load-pause:
 	$(if $(PLANNED.load.pause),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-pause)
 	$(if $(PLANNED.load.pause),$(call tag-loaded,pause))
 save-pause: load-pause
@@ -918,16 +918,16 @@ powershell-helper_ARGS      :=
 powershell-helper_PARENTS_linux-amd64 :=
 powershell-helper_ANNOTATE_linux-amd64 := --os linux --arch amd64
 
-build-powershell-helper: $(addprefix build-powershell-helper-,$(call host-keys,powershell-helper))
+build-powershell-helper:
 	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-powershell-helper)
 	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
-rebuild-powershell-helper: $(addprefix .build-powershell-helper-,$(filter linux-%,$(call host-keys,powershell-helper)))
+rebuild-powershell-helper:
 	$(if $(PLANNED.build.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-powershell-helper)
 	$(if $(PLANNED.build.powershell-helper),$(call tag-built,powershell-helper,$(call host-key,powershell-helper)))
 push-powershell-helper:
 	$(if $(PLANNED.push.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-powershell-helper)
 	$(if $(PLANNED.push.powershell-helper),$(call push-note,powershell-helper))
-load-powershell-helper: $(addprefix load-,$(powershell-helper_PARENTS_$(call host-key,powershell-helper)))
+load-powershell-helper:
 	$(if $(PLANNED.load.powershell-helper),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-powershell-helper)
 	$(if $(PLANNED.load.powershell-helper),$(call tag-loaded,powershell-helper))
 save-powershell-helper: load-powershell-helper
@@ -991,16 +991,16 @@ webserver_PARENTS_windows-amd64-ltsc2022 := busybox windows-servercore-cache
 webserver_ANNOTATE_windows-amd64-ltsc2022 := --os windows --arch amd64 --os-version $(call os-version,webserver,windows-amd64-ltsc2022,ltsc2022)
 webserver_BASEIMAGE_windows-amd64-ltsc2022 = $(REGISTRY)/busybox:1.29-1-windows-amd64-ltsc2022
 
-build-webserver: $(addprefix build-webserver-,$(call host-keys,webserver))
+build-webserver:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-webserver)
 	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
-rebuild-webserver: $(addprefix .build-webserver-,$(filter linux-%,$(call host-keys,webserver)))
+rebuild-webserver:
 	$(if $(PLANNED.build.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-webserver)
 	$(if $(PLANNED.build.webserver),$(call tag-built,webserver,$(call host-key,webserver)))
 push-webserver: push-busybox push-windows-servercore-cache
 	$(if $(PLANNED.push.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-webserver)
 	$(if $(PLANNED.push.webserver),$(call push-note,webserver))
-load-webserver: $(addprefix load-,$(webserver_PARENTS_$(call host-key,webserver)))
+load-webserver:
 	$(if $(PLANNED.load.webserver),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-webserver)
 	$(if $(PLANNED.load.webserver),$(call tag-loaded,webserver))
 save-webserver: load-webserver
@@ -1095,16 +1095,16 @@ windows-servercore-cache_PARENTS_linux-amd64-ltsc2022 :=
 windows-servercore-cache_ANNOTATE_linux-amd64-ltsc2022 := --os linux --arch amd64 --os-version $(WINDOWS_OS_VERSION_ltsc2022)
 windows-servercore-cache_BASEIMAGE_linux-amd64-ltsc2022 = mcr.microsoft.com/windows/servercore:ltsc2022
 
-build-windows-servercore-cache: $(addprefix build-windows-servercore-cache-,$(call host-keys,windows-servercore-cache))
+build-windows-servercore-cache:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 build-windows-servercore-cache)
 	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
-rebuild-windows-servercore-cache: $(addprefix .build-windows-servercore-cache-,$(filter linux-%,$(call host-keys,windows-servercore-cache)))
+rebuild-windows-servercore-cache:
 	$(if $(PLANNED.build.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 rebuild-windows-servercore-cache)
 	$(if $(PLANNED.build.windows-servercore-cache),$(call tag-built,windows-servercore-cache,$(call host-key,windows-servercore-cache)))
 push-windows-servercore-cache:
 	$(if $(PLANNED.push.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 push-windows-servercore-cache)
 	$(if $(PLANNED.push.windows-servercore-cache),$(call push-note,windows-servercore-cache))
-load-windows-servercore-cache: $(addprefix load-,$(windows-servercore-cache_PARENTS_$(call host-key,windows-servercore-cache)))
+load-windows-servercore-cache:
 	$(if $(PLANNED.load.windows-servercore-cache),,$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 load-windows-servercore-cache)
 	$(if $(PLANNED.load.windows-servercore-cache),$(call tag-loaded,windows-servercore-cache))
 save-windows-servercore-cache: load-windows-servercore-cache
