@@ -56,57 +56,6 @@ export function imagesDirOf(model: Model): string {
   return (model.settings as { imagesDir?: string }).imagesDir ?? 'images';
 }
 
-/**
- * Each image folder's listing digest, as `mkimages.sh fresh` computes it in
- * make: the records of generated/images.sums under the folder (less nested
- * image folders), paths relative to the images dir, sorted by bytes, each
- * NUL-terminated, then sha256.
- */
-export function folderSums(model: Model): Map<string, string> {
-  const prefix = `${imagesDirOf(model)}/`;
-  const names = model.images.map((i) => i.name);
-  // mkimages.yaml is checked like a folder: it changes every image's hash.
-  const byName = new Map<string, string[]>([...names, 'mkimages.yaml'].map((n) => [n, []]));
-  const owner = (path: string): string | undefined => {
-    // The deepest image folder that holds path.
-    for (let p = path; ; ) {
-      if (byName.has(p)) return p;
-      const i = p.lastIndexOf('/');
-      if (i < 0) return undefined;
-      p = p.slice(0, i);
-    }
-  };
-  for (const rec of model.listing.split('\0')) {
-    if (!rec) continue;
-    let path: string;
-    let out = rec;
-    const hashLine = /^([0-9a-f]{64})  (.*)$/s.exec(rec);
-    if (hashLine && rec[1] !== ' ') {
-      path = hashLine[2]!.startsWith(prefix) ? hashLine[2]!.slice(prefix.length) : hashLine[2]!;
-      out = `${hashLine[1]}  ${path}`;
-    } else {
-      path = rec.slice(2);
-      if (rec[0] !== 'f' && rec[0] !== 'x') {
-        const arrow = path.indexOf(' -> ');
-        if (arrow >= 0) path = path.slice(0, arrow);
-      }
-    }
-    const o = owner(path);
-    if (o !== undefined) byName.get(o)!.push(out);
-  }
-  const sums = new Map<string, string>();
-  for (const [name, recs] of byName) {
-    const bufs = recs.map((r) => Buffer.from(r, 'utf8')).sort(Buffer.compare);
-    const h = createHash('sha256');
-    for (const b of bufs) {
-      h.update(b);
-      h.update('\0');
-    }
-    sums.set(name, h.digest('hex'));
-  }
-  return sums;
-}
-
 function closureOf(img: Image, byName: Map<string, Image>): string {
   const seen = new Set<string>();
   const visit = (n: string): void => {
@@ -118,8 +67,8 @@ function closureOf(img: Image, byName: Map<string, Image>): string {
   return [...seen].sort().join(' ');
 }
 
-function imageView(img: Image, model: Model, sums: Map<string, string>, byName: Map<string, Image>) {
-  const nested = model.images.filter((o) => o.name.startsWith(`${img.name}/`)).map((o) => o.name);
+function imageView(img: Image, byName: Map<string, Image>) {
+  const nested = img.nestedImages;
   const context = `$(MKIMAGES_ROOT)${img.dir}`;
   const oci = ociMetadata(img);
   return {
@@ -130,7 +79,8 @@ function imageView(img: Image, model: Model, sums: Map<string, string>, byName: 
     hash: img.hash,
     versioned: img.tag !== img.hash,
     linuxOsVersion: img.platforms.some((p) => p.key.startsWith('linux-') && p.platform.osVersion !== undefined),
-    sum: sums.get(img.name) ?? '',
+    // What `mkimages.sh fresh` compares the folder's listing with.
+    sum: img.sumsDigest,
     nested: nested.join(' '),
     closure: closureOf(img, byName),
     mirror: img.mirror ?? '',
@@ -207,7 +157,6 @@ function gvisorAliasesOf(model: Model): Array<{ alias: string; names: string; si
 
 /** What the templates see. */
 export function viewOf(model: Model) {
-  const sums = folderSums(model);
   const byName = new Map(model.images.map((i) => [i.name, i]));
   const keys = new Set<string>();
   for (const img of model.images) for (const p of img.platforms) keys.add(p.key);
@@ -218,10 +167,10 @@ export function viewOf(model: Model) {
   return {
     settings: { registry: model.settings.registry, localPrefix: model.settings.localPrefix, source: model.settings.source ?? '' },
     imagesDir,
-    settingsSum: sums.get('mkimages.yaml') ?? '',
+    settingsSum: createHash('sha256').update(model.settingsSums).digest('hex'),
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     allPlatformKeys: [...keys].sort().join(' '),
-    images: model.images.map((i) => imageView(i, model, sums, byName)),
+    images: model.images.map((i) => imageView(i, byName)),
     allImages: model.images.map((i) => i.name).join(' '),
     builtImages: model.images.filter((i) => !i.mirror).map((i) => i.name).join(' '),
     mirrorImages: model.images.filter((i) => i.mirror).map((i) => i.name).join(' '),
