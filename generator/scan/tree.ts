@@ -3,8 +3,8 @@
 // need: a digest of each file's bytes, the target of each link, and the text
 // of the files mkimages interprets. Everything after this is pure.
 
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { createHash, hash as cryptoHash } from 'node:crypto';
+import { closeSync, type Dirent, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 export type EntryKind = 'file' | 'dir' | 'link' | 'other';
@@ -97,6 +97,13 @@ export function sortStringsByBytes(items: string[]): string[] {
   return items.some((s) => SURROGATE.test(s)) ? items.sort(compareBytes) : items.sort();
 }
 
+/** The indexes of `names` in the byte order of the names. */
+function sortIndexesByBytes(names: readonly string[]): number[] {
+  const order = names.map((_, i) => i);
+  if (names.some((s) => SURROGATE.test(s))) return order.sort((a, b) => compareBytes(names[a], names[b]));
+  return order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+}
+
 /**
  * Sort in UTF-8 byte order. Without characters above U+FFFF (no surrogate
  * pairs), JavaScript's own string order is that order, and much faster.
@@ -114,26 +121,54 @@ export function sortByBytes<T>(items: T[], key: (item: T) => string): T[] {
 // read are kept whole, so memory does not grow with the tree's content.
 const CHUNK = Buffer.allocUnsafe(64 * 1024);
 
+/** sha256 of bytes in one call (crypto.hash, Node 20.12+): no Hash object per file for the collector to track. */
+const sha256Once: ((data: Uint8Array) => string) | undefined = typeof cryptoHash === 'function' ? (data) => cryptoHash('sha256', data, 'hex') : undefined;
+
+/** One regular file: its digest, owner-x bit and, when `keep`, its bytes. */
 function readFile(path: string, full: string, keep: boolean): TreeEntry {
   const fd = openSync(full, 'r');
   try {
     const stat = fstatSync(fd);
     const executable = (stat.mode & 0o100) !== 0;
-    const hash = createHash('sha256');
-    const kept: Buffer[] = [];
-    // Read to the end; a file that fits the buffer takes a single read.
-    for (let total = 0; ; ) {
-      const n = readSync(fd, CHUNK, 0, CHUNK.length, null);
-      if (n === 0) break;
-      hash.update(CHUNK.subarray(0, n));
-      if (keep) kept.push(Buffer.from(CHUNK.subarray(0, n)));
-      total += n;
-      if (n < CHUNK.length && total >= stat.size) break;
+    // Most files fit the buffer: one read, hashed in one call. Otherwise
+    // (a full buffer, or fewer bytes than fstat said) read on to the end.
+    const n = readSync(fd, CHUNK, 0, CHUNK.length, null);
+    let digest: string;
+    let content: Buffer | undefined;
+    if (n < CHUNK.length && n >= stat.size && sha256Once) {
+      const bytes = CHUNK.subarray(0, n);
+      digest = sha256Once(bytes);
+      if (keep) content = Buffer.from(bytes);
+    } else {
+      const hash = createHash('sha256');
+      const kept: Buffer[] = [];
+      for (let got = n; got > 0; got = readSync(fd, CHUNK, 0, CHUNK.length, null)) {
+        hash.update(CHUNK.subarray(0, got));
+        if (keep) kept.push(Buffer.from(CHUNK.subarray(0, got)));
+      }
+      digest = hash.digest('hex');
+      if (keep) content = Buffer.concat(kept);
     }
-    return { path, kind: 'file', executable, digest: hash.digest('hex'), content: keep ? Buffer.concat(kept) : undefined };
+    return entry(path, 'file', executable, digest, undefined, content, undefined);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Every entry with the same fields in the same order, so the stages after this see one object shape. */
+function entry(path: string, kind: EntryKind, executable: boolean, digest: string | undefined, linkTarget: string | undefined, content: Buffer | undefined, typeLetter: string | undefined): TreeEntry {
+  return { path, kind, executable, digest, linkTarget, content, typeLetter };
+}
+
+/**
+ * A folder's entries by name, as text; undefined when one is not UTF-8. The
+ * names are read as text (one string each, no Buffer), and a folder where
+ * Node had to write U+FFFD is read again as bytes to tell which.
+ */
+function readNames(full: string): Dirent[] | undefined {
+  const dirents = readdirSync(full, { withFileTypes: true });
+  for (const d of dirents) if (d.name.includes('\uFFFD')) return undefined;
+  return dirents;
 }
 
 /** `dir`: the images dir relative to root (checked by checkImagesDir). */
@@ -148,48 +183,72 @@ export function readTree(root: string, dir = 'images'): RawTree {
     problems.push({ path, message: `cannot be read, expected a readable file or folder, found ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
   // A plain walk rather than a glob: glob matchers silently skip names that
   // hold a line break, and every name must be seen for hashes to be honest.
+  // Entries come out in byte order of their paths without sorting the whole
+  // list: each folder's names are sorted, and a subfolder's entries go where
+  // `name/` sorts among its siblings (after `name-x` and `name.x`).
   const walk = (rel: string) => {
-    let dirents;
+    const full = rel ? `${imagesDir}/${rel}` : imagesDir;
+    let dirents: Array<Dirent | Dirent<Buffer>> | undefined;
+    let names: string[] = [];
     try {
-      dirents = readdirSync(rel ? `${imagesDir}/${rel}` : imagesDir, { withFileTypes: true, encoding: 'buffer' });
+      dirents = readNames(full);
+      if (dirents) names = (dirents as Dirent[]).map((d) => d.name);
+      else {
+        // Names are read as bytes: a name that is not UTF-8 cannot be hashed
+        // the way make's find/sort see it, so it is reported, not guessed at.
+        const raw = readdirSync(full, { withFileTypes: true, encoding: 'buffer' });
+        dirents = [];
+        names = [];
+        for (const d of raw) {
+          const name = decodeName(d.name);
+          if (name === undefined) {
+            problems.push({ path: rel ? `${rel}/${showBytes(d.name)}` : showBytes(d.name), message: 'file name is not valid UTF-8, expected a UTF-8 name, found other bytes (shown as \\xNN)' });
+            continue;
+          }
+          dirents.push(d);
+          names.push(name);
+        }
+      }
     } catch (e) {
       unreadable(rel, e);
       return;
     }
-    for (const d of dirents) {
-      // Names are read as bytes: a name that is not UTF-8 cannot be hashed
-      // the way make's find/sort see it, so it is reported, not guessed at.
-      const name = decodeName(d.name);
-      if (name === undefined) {
-        const path = rel ? `${rel}/${showBytes(d.name)}` : showBytes(d.name);
-        problems.push({ path, message: 'file name is not valid UTF-8, expected a UTF-8 name, found other bytes (shown as \\xNN)' });
-        continue;
-      }
+    const order = sortIndexesByBytes(names);
+    // Subfolders whose entries wait for their place (`a/…` after `a-b`),
+    // as `path/`, in byte order: `a-b/` goes before `a/`.
+    const pending: string[] = [];
+    for (const i of order) {
+      const name = names[i];
       const path = rel ? `${rel}/${name}` : name;
-      const full = `${imagesDir}/${path}`;
+      while (pending.length > 0 && compareBytes(pending[0], path) < 0) walk(pending.shift()!.slice(0, -1));
+      const d = dirents[i];
       if (d.isSymbolicLink()) {
         try {
-          entries.push({ path, kind: 'link', executable: false, linkTarget: readlinkSync(full) });
+          entries.push(entry(path, 'link', false, undefined, readlinkSync(`${imagesDir}/${path}`), undefined, undefined));
         } catch (e) {
           unreadable(path, e);
         }
       } else if (d.isDirectory()) {
-        entries.push({ path, kind: 'dir', executable: false });
-        walk(path);
+        entries.push(entry(path, 'dir', false, undefined, undefined, undefined, undefined));
+        const key = `${path}/`;
+        let at = pending.length;
+        while (at > 0 && compareBytes(pending[at - 1], key) > 0) at--;
+        pending.splice(at, 0, key);
       } else if (d.isFile()) {
         try {
-          entries.push(readFile(path, full, isInterpretedFile(name)));
+          entries.push(readFile(path, `${imagesDir}/${path}`, isInterpretedFile(name)));
         } catch (e) {
           unreadable(path, e);
         }
       } else {
         const typeLetter = d.isFIFO() ? 'p' : d.isSocket() ? 's' : d.isCharacterDevice() ? 'c' : d.isBlockDevice() ? 'b' : 'U';
-        entries.push({ path, kind: 'other', executable: false, typeLetter });
+        entries.push(entry(path, 'other', false, undefined, undefined, undefined, typeLetter));
       }
     }
+    for (const p of pending) walk(p.slice(0, -1));
   };
   walk('');
-  return { root, imagesDir: dir, exists: true, entries: sortByBytes(entries, (e) => e.path), problems: sortByBytes(problems, (p) => p.path) };
+  return { root, imagesDir: dir, exists: true, entries, problems: sortByBytes(problems, (p) => p.path) };
 }
 
 // Kept to characters that make, sh, find -path and awk all take literally.
