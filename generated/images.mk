@@ -89,8 +89,11 @@ ifndef GIT_COMMIT
 GIT_COMMIT = $(eval GIT_COMMIT := $$(shell git -C $$(or $$(MKIMAGES_ROOT),.) rev-parse --verify -q HEAD 2>/dev/null))$(GIT_COMMIT)
 endif
 # $(call source-date-epoch,IMAGE): SOURCE_DATE_EPOCH when set, else the last
-# commit time of the image's folder, else 0 (reproducible builds).
-source-date-epoch = $(or $(SOURCE_DATE_EPOCH),$(EPOCH.$1),$(eval EPOCH.$1 := $(or $(shell git -C $(or $(MKIMAGES_ROOT),.) log -1 --format=%ct -- $($1_DIR) 2>/dev/null),0))$(EPOCH.$1))
+# commit time of the image's folder, else 0 (reproducible builds). The first
+# image asked for reads the times of every image the plan touches, in one
+# `git log` (mkimages.sh epochs).
+source-date-epoch = $(or $(SOURCE_DATE_EPOCH),$(EPOCH.$1),$(call read-epochs,$1)$(or $(EPOCH.$1),0))
+read-epochs = $(foreach w,$(call script,epochs $(or $(MKIMAGES_ROOT),.) $(IMAGES_DIR),$(foreach i,$(sort $1 $(filter-out $(EPOCHS_READ),$(PLAN_IMAGES))),$i $($i_DIR)$(newline))),$(eval EPOCH.$w))$(eval EPOCHS_READ += $1 $(PLAN_IMAGES))
 
 # A name of this make run's own (stage folders, plan files, the docker
 # client's manifest lists): nothing is shared between concurrent runs, and
@@ -462,12 +465,99 @@ MIRRORS      := dockerhub/busybox dockerhub/httpd dockerhub/nginx
 BUILT_IMAGES := busybox httpd httpd-new kitten nautilus nginx nginx-new pause powershell-helper webserver windows-servercore-cache
 GROUPS       := conformance dockerhub windows
 
-.PHONY: build-all-images push-all-images load-all-images save-all-images list-all-images mirror-all-images help
+GROUP.conformance := busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd nginx pause webserver
+build-group-conformance: $(addprefix build-,$(GROUP.conformance))
+push-group-conformance: $(addprefix push-,$(GROUP.conformance))
+load-group-conformance: $(addprefix load-,$(GROUP.conformance))
 
-# The rules of every image (`make list-all-images` and `make help` do not need them).
-ifneq ($(filter-out list-all-images help,$(or $(MAKECMDGOALS),help)),)
-include $(MKIMAGES_ROOT)generated/images.rules.mk
+GROUP.dockerhub := dockerhub/busybox dockerhub/httpd dockerhub/nginx
+build-group-dockerhub: $(addprefix build-,$(GROUP.dockerhub))
+push-group-dockerhub: $(addprefix push-,$(GROUP.dockerhub))
+load-group-dockerhub: $(addprefix load-,$(GROUP.dockerhub))
 
+GROUP.windows := busybox kitten nautilus powershell-helper webserver windows-servercore-cache
+build-group-windows: $(addprefix build-,$(GROUP.windows))
+push-group-windows: $(addprefix push-,$(GROUP.windows))
+load-group-windows: $(addprefix load-,$(GROUP.windows))
+
+.PHONY: build-all-images push-all-images load-all-images save-all-images list-all-images mirror-all-images adopt-all-images help
+.PHONY: $(foreach g,$(GROUPS),build-group-$g push-group-$g load-group-$g) $(addprefix .mirror-out-,$(PROMOTED))
+
+# ---------------------------------------------------------------------------
+# The rules of each image are in generated/rules/<image>.mk. A make call
+# reads those of the images its goals name, with the in-tree images they
+# are built from, and no others (list-all-images and help read none).
+RULES_DIR    := $(MKIMAGES_ROOT)generated/rules
+rules-of      = $(patsubst %,$(RULES_DIR)/%.mk,$1)
+GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
+goal-name     = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$(patsubst verify-%,%,$(patsubst help-%,%,$1)))))))))
+# $(call goal-images,GOALS): the images GOALS name.
+goal-images   = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter all-test-images,$n),$(TEST_IMAGES),$(if $(GVISOR.$n),$(GVISOR.$n),$(if $(and $(filter group-%,$n),$(filter $(n:group-%=%),$(GROUPS))),$(GROUP.$(n:group-%=%)),$(if $(filter $n,$(ALL_IMAGES)),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(filter $(n:%-$k=%),$(ALL_IMAGES)))))))))))
+GOAL_IMAGES  := $(sort $(call goal-images,$(filter-out list-all-images help,$(GOALS))))
+# (A rule with an empty recipe for each file read: make does not look for a
+# way to remake it, so no pattern rule below ever applies to one.)
+$(call rules-of,$(GOAL_IMAGES)): ;
+include $(call rules-of,$(GOAL_IMAGES))
+RULE_IMAGES  := $(call closure,$(GOAL_IMAGES))
+$(call rules-of,$(filter-out $(GOAL_IMAGES),$(RULE_IMAGES))): ;
+include $(call rules-of,$(filter-out $(GOAL_IMAGES),$(RULE_IMAGES)))
+
+# Declared for the images read, in a few long lines: GNU make appends every
+# .PHONY line to one list, so one line per image would make reading quadratic.
+RULE_BUILT   := $(filter-out $(MIRRORS),$(RULE_IMAGES))
+.PHONY: $(foreach t,build push load save help,$(addprefix $t-,$(RULE_IMAGES))) $(addprefix mirror-,$(filter $(MIRRORS),$(RULE_IMAGES)))
+.PHONY: $(foreach t,rebuild adopt verify .list .content .sign .pull,$(addprefix $t-,$(RULE_BUILT))) $(addprefix verify-,$(filter $(PROMOTED),$(filter $(MIRRORS),$(RULE_IMAGES))))
+.PHONY: $(foreach i,$(RULE_BUILT),$(addprefix build-$i-,$($i_PLATFORMS)) $(addprefix .build-$i-,$($i_PLATFORMS)) $(addprefix .publish-$i-,$($i_PLATFORMS)))
+
+# A target of an image whose rules this make did not read (a prerequisite of
+# a rule of your Makefile, not a goal on the command line) is made by a
+# sub-make that has it as its goal, and so reads and plans it; one that no
+# image answers to stops that sub-make with an error, never succeeds. (A
+# pattern without a slash matches a name's last part only: a nested image's
+# targets, load-basic/alpine, match load-basic/%.)
+# A goal on the command line that no image answers to (a typo) stops here,
+# and so does a delegated target that the sub-make could not read either.
+no-such-target = $(if $(or $(MKIMAGES_DELEGATED),$(filter $@,$(MAKECMDGOALS))),$(error mkimages: no image of this tree answers to $@ (make list-all-images lists the images; make help-N their targets)))
+.PHONY: .mkimages-always
+.mkimages-always: ;
+build-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+build-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+rebuild-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+rebuild-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+push-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+push-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+load-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+load-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+save-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+save-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+adopt-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+adopt-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+mirror-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+mirror-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+verify-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+verify-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+help-%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+help-dockerhub/%: .mkimages-always
+	$(no-such-target)$(MAKE) --no-print-directory -f $(MKIMAGES_MAKEFILE) MKIMAGES_DELEGATED=1 $@
+
+ifneq ($(RULE_IMAGES),)
 # ---------------------------------------------------------------------------
 # The plan. What the goals need now is decided once, before anything runs,
 # from the folders (fresh?), the local engine (built?) and the registry
@@ -475,18 +565,11 @@ include $(MKIMAGES_ROOT)generated/images.rules.mk
 # goal does not need are not run, and `make -n` shows only those it does.
 # A target reached through a goal that is not mkimages' own (a rule of your
 # Makefile) is planned by a sub-make of its own.
-GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
-goal-name    = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$1)))))))
-# $(call goal-images,GOALS): the images GOALS name.
-goal-images  = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter all-images,$n),$(ALL_IMAGES),$(if $(filter all-test-images,$n),$(TEST_IMAGES),$(if $(GVISOR.$n),$(GVISOR.$n),$(if $(and $(filter group-%,$n),$(filter $(n:group-%=%),$(GROUPS))),$(GROUP.$(n:group-%=%)),$(if $($n_HASH),$n,$(firstword $(foreach k,$(ALL_PLATFORM_KEYS),$(if $(filter %-$k,$n),$(if $($(n:%-$k=%)_HASH),$(n:%-$k=%)))))))))))
 # A named buildx builder cannot see this engine's images: a build there
 # pushes the in-tree parents first, so they are planned as pushes too.
 PUSH_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter push-% adopt-%,$(GOALS)) $(if $(BUILDX_BUILDER),$(filter build-% rebuild-% load-% save-%,$(GOALS))))))
 LOAD_IMAGES  := $(filter-out $(MIRRORS),$(call closure,$(call goal-images,$(filter load-% save-%,$(GOALS)))))
 PLAN_IMAGES  := $(sort $(PUSH_IMAGES) $(LOAD_IMAGES) $(call closure,$(call goal-images,$(filter build-% rebuild-% mirror-%,$(GOALS)))))
-# A sub-make started for a target it then cannot plan would start another:
-# stop instead.
-$(if $(and $(MKIMAGES_DELEGATED),$(if $(PLAN_IMAGES),,y)),$(error mkimages: cannot plan $(GOALS): no image of this tree answers to it))
 $(call check-fresh,$(PLAN_IMAGES))
 $(if $(PLAN_IMAGES),$(shell mkdir -p $(STAGE_DIR)))
 $(call ask-registry,push,$(PUSH_IMAGES))
@@ -499,3 +582,6 @@ $(eval $(foreach i,$(PLAN_IMAGES),PLANNED.build.$i := y$(newline)build-$i: $(add
 $(eval $(foreach i,$(PUSH_IMAGES),PLANNED.push.$i := y$(newline)push-$i: $(call push-steps,$i)$(newline).list-$i: $(addprefix .publish-$i-,$(call publish-keys,$i))$(newline)))
 $(eval $(foreach i,$(LOAD_IMAGES),PLANNED.load.$i := y$(newline)load-$i: $(addprefix load-,$($i_PARENTS_$(call host-key,$i))) $(call load-step,$i)$(newline)))
 endif
+# A sub-make started for a target it then cannot plan would start another:
+# stop instead.
+$(if $(and $(MKIMAGES_DELEGATED),$(if $(RULE_IMAGES),,y)),$(error mkimages: no image of this tree answers to $(GOALS) (make list-all-images lists the images; make help-N their targets)))

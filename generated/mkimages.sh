@@ -48,6 +48,12 @@
 #       it pushes anything; never reads SOURCE's registry. TOOL: `skopeo` (from
 #       the archive, keeping the image ID; a DESTINATION that already holds that
 #       image is left alone) or `engine` (DOCKER load, tag, push).
+#   mkimages.sh epochs ROOT DIR FILE
+#       FILE holds one line per image: `NAME FOLDER` (FOLDER under DIR,
+#       both relative to the repository ROOT). Prints `NAME=SECONDS` for each:
+#       the commit time of the last commit that touched FOLDER (what
+#       `git log -1 --format=%ct -- FOLDER` says), 0 when there is none or
+#       ROOT is not a git checkout. One `git log` for every folder.
 #   mkimages.sh fresh DIR FILE
 #       FILE holds one line per image: `NAME SUM NESTED...`. Prints the names
 #       whose folder DIR/NAME (less its NESTED image folders) no longer lists
@@ -346,6 +352,21 @@ case "$cmd" in
       imagetools) exec $3 buildx imagetools create -t "$5" "$4" ;;
       skopeo) exec skopeo copy --all --preserve-digests $(insecure "$4" && echo --src-tls-verify=false) $(insecure "$5" && echo --dest-tls-verify=false) "docker://$4" "docker://$5" ;;
     esac
+    ;;
+  epochs)
+    [ $# -eq 4 ] || { echo "usage: mkimages.sh epochs ROOT DIR FILE" >&2; exit 2; }
+    # Newest first, each commit's time then the paths it changed: a folder
+    # takes the time of the first commit that changed a path below it, and
+    # the walk stops once every folder has one. (Quoted paths keep their
+    # folder part as it is: image folder names need no quoting.)
+    git -C "$2" -c core.quotePath=false log --relative --format=@%ct --name-only -- "$3" 2>/dev/null |
+      LC_ALL=C awk -v want="$4" 'BEGIN { while ((getline l < want) > 0) { split(l, w, " "); if (w[1] != "") { dir[w[2]] = w[1]; names[++n] = w[1]; left++ } } if (left == 0) exit }
+        /^@[0-9]+$/ { t = substr($0, 2); next }
+        $0 != "" {
+          p = $0; sub(/^"/, "", p)
+          while (sub(/\/[^\/]*$/, "", p)) if ((p in dir) && !(dir[p] in got)) { got[dir[p]] = t; if (--left == 0) exit }
+        }
+        END { for (i = 1; i <= n; i++) print names[i] "=" ((names[i] in got) ? got[names[i]] : 0) }'
     ;;
   fresh)
     [ $# -eq 3 ] || { echo "usage: mkimages.sh fresh DIR FILE" >&2; exit 2; }

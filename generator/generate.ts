@@ -9,10 +9,13 @@ import { renderMakefile } from './render/makefile.js';
 import { loadTemplates } from './templates.js';
 import { loadSchemas, type Schemas } from './schemas.js';
 import { readTree } from './scan/tree.js';
+import type { Output } from './write/output.js';
 
-export interface Generated {
+export interface Generated extends Output {
   /** Output files by path relative to the repository root; empty when there are errors. */
   files: Map<string, string>;
+  /** generated/rules: one file per image, rendered as it is iterated; empty when there are errors. */
+  dirs: Map<string, () => Iterable<[string, string]>>;
   diagnostics: Diagnostic[];
   model?: Model;
 }
@@ -29,15 +32,14 @@ export interface GenerateOptions {
 export function generate(root: string, options: GenerateOptions = {}): Generated {
   const diags = new Diagnostics();
   const model = buildModel(readTree(root, options.imagesDir ?? 'images'), diags, options.schemas ?? loadSchemas());
-  if (diags.hasErrors) return { files: new Map(), diagnostics: diags.sorted() };
+  if (diags.hasErrors) return { files: new Map(), dirs: new Map(), diagnostics: diags.sorted() };
   const makefile = renderMakefile(model, loadTemplates());
   const files = new Map<string, string>([
     [`${OUTPUT_DIR}/images.mk`, makefile.main],
-    [`${OUTPUT_DIR}/images.rules.mk`, makefile.rules],
     [`${OUTPUT_DIR}/mkimages.sh`, makefile.script],
     [`${OUTPUT_DIR}/images.sums`, model.listing],
     [`${OUTPUT_DIR}/images.json`, renderCatalog(model)],
     [`${OUTPUT_DIR}/images.md`, renderGraph(model)],
   ]);
-  return { files, diagnostics: diags.sorted(), model };
+  return { files, dirs: new Map([[`${OUTPUT_DIR}/rules`, makefile.rules]]), diagnostics: diags.sorted(), model };
 }

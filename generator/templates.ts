@@ -31,6 +31,7 @@ let compiled: Templates | undefined;
 
 export interface Templates {
   main: Template;
+  /** generated/rules/<image>.mk: the rules of one image. */
   rules: Template;
   /** generated/mkimages.sh, the same for every tree. */
   script: string;

@@ -155,9 +155,20 @@ function gvisorAliasesOf(model: Model): Array<{ alias: string; names: string; si
   return out;
 }
 
+const DELEGATED = ['build', 'rebuild', 'push', 'load', 'save', 'adopt', 'mirror', 'verify', 'help'];
+
+/**
+ * The patterns of the targets a sub-make is given when this make did not read
+ * their rules: `build-%`, and `build-basic/%` for the images below `basic/`
+ * (make matches a pattern with no slash against the last part of a name).
+ */
+function delegatedPatternsOf(model: Model): string[] {
+  const tops = [...new Set(model.images.filter((i) => i.name.includes('/')).map((i) => i.name.slice(0, i.name.indexOf('/'))))].sort();
+  return DELEGATED.flatMap((p) => [`${p}-%`, ...tops.map((t) => `${p}-${t}/%`)]);
+}
+
 /** What the templates see. */
 export function viewOf(model: Model) {
-  const byName = new Map(model.images.map((i) => [i.name, i]));
   const keys = new Set<string>();
   for (const img of model.images) for (const p of img.platforms) keys.add(p.key);
   const groups = [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') }));
@@ -170,13 +181,13 @@ export function viewOf(model: Model) {
     settingsSum: createHash('sha256').update(model.settingsSums).digest('hex'),
     windowsOsVersions: Object.fromEntries(Object.entries(model.settings.windowsOsVersions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     allPlatformKeys: [...keys].sort().join(' '),
-    images: model.images.map((i) => imageView(i, byName)),
     allImages: model.images.map((i) => i.name).join(' '),
     builtImages: model.images.filter((i) => !i.mirror).map((i) => i.name).join(' '),
     mirrorImages: model.images.filter((i) => i.mirror).map((i) => i.name).join(' '),
     allRefs: model.images.map((i) => `${i.publishedName}:${i.tag}`).join(' '),
     promotedImages: model.images.filter((i) => i.promote).map((i) => i.name).join(' '),
     promoted: model.images.filter((i) => i.promote).map((i) => ({ name: i.name, repo: i.publishedName, tag: i.tag })),
+    delegatedPatterns: delegatedPatternsOf(model),
     groups,
     groupCount: groups.length,
     groupNames: groups.map((g) => g.name).join(' '),
@@ -187,12 +198,25 @@ export function viewOf(model: Model) {
   };
 }
 
-/**
- * generated/images.mk (settings, macros, aggregates), generated/images.rules.mk
- * (per image) and generated/mkimages.sh (the static registry helper), from
- * templates loaded at the edge (generator/templates.ts).
- */
-export function renderMakefile(model: Model, t: Templates): { main: string; rules: string; script: string } {
-  const view = viewOf(model);
-  return { main: t.main(view), rules: t.rules(view), script: t.script };
+export interface RenderedMakefile {
+  /** generated/images.mk: settings, macros, aggregates, groups, the plan. */
+  main: string;
+  /**
+   * generated/rules/<image>.mk, one per image, by path below generated/rules/:
+   * rendered one at a time as they are consumed (compared or written), so
+   * the rules of 10,000 images are never held in memory at once.
+   */
+  rules: () => Iterable<[string, string]>;
+  /** generated/mkimages.sh, the static registry helper. */
+  script: string;
+}
+
+/** The generated Makefile, from templates loaded at the edge (generator/templates.ts). */
+export function renderMakefile(model: Model, t: Templates): RenderedMakefile {
+  const imagesDir = imagesDirOf(model);
+  const byName = new Map(model.images.map((i) => [i.name, i]));
+  function* rules(): Generator<[string, string]> {
+    for (const img of model.images) yield [`${img.name}.mk`, t.rules({ ...imageView(img, byName), imagesDir })];
+  }
+  return { main: t.main(viewOf(model)), rules, script: t.script };
 }

@@ -13,19 +13,66 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Paths (relative to root) whose content differs from `files`. */
-export function staleFiles(root: string, files: ReadonlyMap<string, string>): string[] {
+/** What the generator writes, by path relative to the repository root. */
+export interface Output {
+  /** Whole files. */
+  files: ReadonlyMap<string, string>;
+  /**
+   * Directories that are replaced as a whole (generated/rules/): their files
+   * by path below the directory, produced one at a time when iterated.
+   */
+  dirs: ReadonlyMap<string, () => Iterable<[string, string]>>;
+}
+
+/**
+ * The files and directories (relative to root, a directory with a trailing
+ * `/`) whose content differs from `output`: a directory when any of its
+ * files differs, is missing or is not generated any more.
+ */
+export function staleFiles(root: string, output: Output): string[] {
   const stale: string[] = [];
-  for (const [rel, content] of files) {
-    let same: boolean;
-    try {
-      same = sameContent(join(root, rel), content);
-    } catch {
-      same = false; // absent, or not a file: either way not up to date
-    }
-    if (!same) stale.push(rel);
-  }
+  for (const [rel, content] of output.files) if (!isSame(join(root, rel), content)) stale.push(rel);
+  for (const [rel, entries] of output.dirs) if (!isSameDir(join(root, rel), entries())) stale.push(`${rel}/`);
   return stale.sort();
+}
+
+/** `output` with only the entries staleFiles names. */
+export function pickStale(output: Output, stale: readonly string[]): Output {
+  const names = new Set(stale);
+  return {
+    files: new Map([...output.files].filter(([rel]) => names.has(rel))),
+    dirs: new Map([...output.dirs].filter(([rel]) => names.has(`${rel}/`))),
+  };
+}
+
+function isSame(path: string, content: string): boolean {
+  try {
+    return sameContent(path, content);
+  } catch {
+    return false; // absent, or not a file: either way not up to date
+  }
+}
+
+function isSameDir(dir: string, entries: Iterable<[string, string]>): boolean {
+  const onDisk = new Set<string>();
+  const walk = (sub: string): void => {
+    for (const e of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(rel);
+      else onDisk.add(rel);
+    }
+  };
+  try {
+    walk('');
+  } catch {
+    return false;
+  }
+  let count = 0;
+  for (const [rel, content] of entries) {
+    if (!onDisk.has(rel) || !isSame(join(dir, rel), content)) return false;
+    count++;
+  }
+  return count === onDisk.size;
 }
 
 // Compared piece by piece, sizes first: the old output is never held whole
@@ -79,7 +126,7 @@ function removeLeftovers(dirs: Iterable<string>, names: ReadonlySet<string>): vo
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
       const m = SCRATCH.exec(f);
-      if (m && names.has(m[1]) && !isRunning(Number(m[2]))) rmSync(join(dir, f), { force: true });
+      if (m && names.has(m[1]) && !isRunning(Number(m[2]))) rmSync(join(dir, f), { recursive: true, force: true });
     }
   }
 }
@@ -108,20 +155,36 @@ function writeDurably(path: string, content: string): void {
   }
 }
 
-export function writeFiles(root: string, files: ReadonlyMap<string, string>, ops: WriteOps = DEFAULT_OPS): void {
-  const plan = [...files].map(([rel, content]) => {
+interface Step {
+  /** The target, absolute. */
+  full: string;
+  /** The new file or directory, written in full before any rename. */
+  tmp: string;
+  /** Where the old one is kept until every rename is done. */
+  old: string;
+  dir: boolean;
+  hadOld: boolean;
+}
+
+export function writeFiles(root: string, output: Output, ops: WriteOps = DEFAULT_OPS): void {
+  const step = (rel: string, dir: boolean): Step => {
     const full = join(root, rel);
     const scratch = (kind: string) => join(dirname(full), `.${basename(full)}.${process.pid}.${kind}`);
-    return { full, content, tmp: scratch('tmp'), old: scratch('old'), hadOld: false };
-  });
+    return { full, tmp: scratch('tmp'), old: scratch('old'), dir, hadOld: false };
+  };
+  const files = [...output.files].map(([rel, content]) => ({ ...step(rel, false), content }));
+  const dirs = [...output.dirs].map(([rel, entries]) => ({ ...step(rel, true), entries }));
+  const plan: Step[] = [...files, ...dirs];
   removeLeftovers(new Set(plan.map((p) => dirname(p.full))), new Set(plan.map((p) => basename(p.full))));
   try {
-    for (const p of plan) {
+    for (const p of files) {
       mkdirSync(dirname(p.full), { recursive: true });
       writeDurably(p.tmp, p.content);
     }
-    // Keep the old files: a hard link costs nothing and makes undoing a rename possible.
-    for (const p of plan) {
+    for (const p of dirs) writeDir(p.tmp, p.entries());
+    // Keep the old files: a hard link costs nothing and makes undoing a rename
+    // possible. An old directory is renamed aside with the renames below.
+    for (const p of files) {
       if (!existsSync(p.full)) continue;
       try {
         linkSync(p.full, p.old);
@@ -131,14 +194,21 @@ export function writeFiles(root: string, files: ReadonlyMap<string, string>, ops
       }
       p.hadOld = true;
     }
-    const done: typeof plan = [];
+    const done: Step[] = [];
     try {
       for (const p of plan) {
+        if (p.dir && existsSync(p.full)) {
+          ops.rename(p.full, p.old);
+          p.hadOld = true;
+        }
         ops.rename(p.tmp, p.full);
         done.push(p);
       }
     } catch (e) {
+      const failed = plan[done.length];
+      if (failed?.dir && failed.hadOld && !existsSync(failed.full)) renameSync(failed.old, failed.full);
       for (const p of done.reverse()) {
+        if (p.dir) rmSync(p.full, { recursive: true, force: true });
         if (p.hadOld) renameSync(p.old, p.full);
         else rmSync(p.full, { force: true });
       }
@@ -146,8 +216,24 @@ export function writeFiles(root: string, files: ReadonlyMap<string, string>, ops
     }
   } finally {
     for (const p of plan) {
-      rmSync(p.tmp, { force: true });
-      rmSync(p.old, { force: true });
+      rmSync(p.tmp, { recursive: true, force: true });
+      rmSync(p.old, { recursive: true, force: true });
     }
+  }
+}
+
+/** A new directory with `entries`, each file written in full and flushed. */
+function writeDir(dir: string, entries: Iterable<[string, string]>): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const made = new Set<string>([dir]);
+  for (const [rel, content] of entries) {
+    const path = join(dir, rel);
+    const parent = dirname(path);
+    if (!made.has(parent)) {
+      mkdirSync(parent, { recursive: true });
+      made.add(parent);
+    }
+    writeDurably(path, content);
   }
 }

@@ -26,6 +26,6 @@ describe('goals', () => {
   it('a delegated sub-make that cannot plan its goal stops with a message', () => {
     const r = runMake(root, ['-n', `DOCKER=${FAKE_DOCKER}`, 'MKIMAGES_DELEGATED=1', 'build-group-0/img-1-linux-s390x'], {});
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/mkimages: cannot plan|No rule to make target/);
+    expect(r.stderr).toContain('mkimages: no image of this tree answers to build-group-0/img-1-linux-s390x ');
   });
 });

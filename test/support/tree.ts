@@ -65,6 +65,13 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+/** Every output file of a generate() result, generated/rules/ included, by path relative to the root. */
+export function outputsOf(result: { files: ReadonlyMap<string, string>; dirs: ReadonlyMap<string, () => Iterable<[string, string]>> }): Map<string, string> {
+  const out = new Map(result.files);
+  for (const [dir, entries] of result.dirs) for (const [rel, content] of entries()) out.set(`${dir}/${rel}`, content);
+  return out;
+}
+
 /** The CLI's main() in-process, with its output captured. */
 export function runMain(root: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
   let stdout = '';

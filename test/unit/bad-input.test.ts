@@ -30,7 +30,7 @@ function validRoot(): string {
   roots.push(root);
   const result = generate(root);
   if (result.diagnostics.length > 0) throw new Error(`the valid tree is not valid: ${JSON.stringify(result.diagnostics)}`);
-  writeFiles(root, result.files);
+  writeFiles(root, result);
   // An unrelated file in generated/ must survive too.
   writeFileSync(join(root, 'generated/README'), 'kept\n');
   return root;
@@ -550,7 +550,7 @@ describe('warnings print the same way and do not fail', () => {
     const r = runMain(root);
     expect(r.stderr).toBe('images: warning: holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none\n');
     expect(r.status).toBe(0);
-    expect(readdirSync(join(root, 'generated')).sort()).toEqual(['images.json', 'images.md', 'images.mk', 'images.rules.mk', 'images.sums', 'mkimages.sh']);
+    expect(readdirSync(join(root, 'generated')).sort()).toEqual(['images.json', 'images.md', 'images.mk', 'images.sums', 'mkimages.sh', 'rules']);
   });
 
   it('a folder whose only Dockerfile has an unknown suffix is no image, with a warning', () => {

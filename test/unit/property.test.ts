@@ -164,7 +164,7 @@ describe('build args, labels and context file names', () => {
             return;
           }
           expect(result.diagnostics).toEqual([]);
-          writeFiles(root, result.files);
+          writeFiles(root, result);
 
           expectCleanMake(make(root, ['-n', 'build-all-images']), 'make -n build-all-images');
           expectCleanMake(make(root, ['-n', 'push-all-images']), 'make -n push-all-images');
@@ -206,7 +206,7 @@ describe('title, description, licenses and url (labels of the builds, annotation
           expect(errors.every((d) => d.file === 'images/p/image.yaml' && d.line !== undefined)).toBe(true);
           return;
         }
-        writeFiles(root, result.files);
+        writeFiles(root, result);
         const buildx = { FAKE_DOCKER_BUILDX: '1' };
         expectCleanMake(make(root, ['-n', 'push-all-images'], buildx), 'make -n push-all-images');
         expect(canariesIn(root)).toEqual([]);
@@ -277,7 +277,7 @@ describe('names, versions, aliases, base image references and groups', () => {
             for (const d of errors) expect(d.file.startsWith('images')).toBe(true);
             return;
           }
-          writeFiles(root, result.files);
+          writeFiles(root, result);
           expectCleanMake(make(root, ['-n', 'build-all-images']), 'make -n build-all-images');
           expectCleanMake(make(root, ['-n', 'push-all-images']), 'make -n push-all-images');
           const list = make(root, ['-s', 'list-all-images']);
