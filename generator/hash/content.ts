@@ -12,10 +12,10 @@
 // Records are JSON lines, so no value can be confused with another, and
 // every list is sorted, so file-system order and locale do not matter.
 
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { createRequire } from 'node:module';
 import type { TreeEntry } from '../scan/tree.js';
+import { sha256Hex } from './sha256.js';
 
 type DockerignoreFactory = typeof import('@balena/dockerignore').default;
 let dockerignoreFactory: DockerignoreFactory | undefined;
@@ -34,8 +34,8 @@ export interface ContextEntry {
 }
 
 /** Docker's .dockerignore rules applied to a context; returns the entries Docker would send. */
-export function filterContext(entries: readonly ContextEntry[], ignoreText: string | undefined): ContextEntry[] {
-  if (ignoreText === undefined) return [...entries];
+export function filterContext(entries: readonly ContextEntry[], ignoreText: string | undefined): readonly ContextEntry[] {
+  if (ignoreText === undefined) return entries;
   const ig = dockerignore()({ ignorecase: false }).add(readIgnorePatterns(ignoreText));
   return entries.filter((e) => !ig.ignores(e.rel));
 }
@@ -120,5 +120,5 @@ export function contentHash(input: HashInput): string {
     pushContextRecords(input.contexts.get(ignoreFile) ?? [], lines);
   }
   lines.push('');
-  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+  return sha256Hex(lines.join('\n')).slice(0, 16);
 }

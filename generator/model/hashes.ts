@@ -15,7 +15,7 @@ export function hashImages(images: readonly ResolvedImage[], parents: ReadonlyMa
     if (known) return known;
     const src = img.source;
     // One context per distinct ignore file.
-    const contexts = new Map<string, ContextEntry[]>();
+    const contexts = new Map<string, readonly ContextEntry[]>();
     for (const p of img.platforms) {
       if (contexts.has(p.ignoreFile)) continue;
       contexts.set(p.ignoreFile, filterContext(src.entries, p.ignoreFile ? text(src.files.get(p.ignoreFile)) : undefined));

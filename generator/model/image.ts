@@ -3,9 +3,9 @@
 // that a rule rejects fall back to what they would be without them; a run
 // with errors writes nothing, so the fallback only keeps later checks quiet.
 
-import { createHash } from 'node:crypto';
 import { compareStrings, Diagnostics } from '../diagnostics.js';
 import { isRepositoryPath, parseReference, TAG_RE } from '../parse/grammar.js';
+import { sha256Hex } from '../hash/sha256.js';
 import { compareBytes } from '../scan/tree.js';
 import { planPlatforms, type PlatformPlan, type Where } from './platforms.js';
 import { annotationProblem, GROUP_RE, mirrorProblem, stringPairs } from './rules.js';
@@ -59,8 +59,18 @@ export function resolveImage(src: ImageSource, settings: Settings, diags: Diagno
     promote: y.promote ?? true,
     publishedAt: publishedAt(src),
     binStep,
-    staged: binStep || src.dockerfiles.some((f) => /BASEARCH|CROSS_BUILD_/.test(text(src.files.get(f)) ?? '')),
+    staged: binStep || src.dockerfiles.some((f) => namesStagedTokens(src.files.get(f)?.content)),
   };
+}
+
+/**
+ * Whether a Dockerfile mentions BASEARCH or CROSS_BUILD_ anywhere. Searched
+ * in the bytes: ASCII words are found in UTF-8 bytes exactly when they are
+ * in the decoded text, and no text is made for the thousand Dockerfiles
+ * that do not.
+ */
+function namesStagedTokens(bytes: Buffer | undefined): boolean {
+  return bytes !== undefined && (bytes.includes('BASEARCH') || bytes.includes('CROSS_BUILD_'));
 }
 
 /** The valid title, description, licenses and url, as [full OCI key, value], sorted by key. */
@@ -127,6 +137,6 @@ export function toImage(r: ResolvedImage, { hash, parents, platformParents, sums
     staged: r.staged,
     nestedImages: [],
     sums,
-    sumsDigest: createHash('sha256').update(sums).digest('hex'),
+    sumsDigest: sha256Hex(sums),
   };
 }

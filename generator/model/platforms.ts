@@ -28,8 +28,16 @@ export interface Where {
   line?: number;
 }
 
-/** Base image per platform key: BASEIMAGE's entries, else image.yaml's valid baseImage entries. */
-export function baseImagesOf(src: ImageSource): Map<string, { platform: Platform; ref: string }> {
+const baseImagesBySource = new WeakMap<ImageSource, ReadonlyMap<string, { platform: Platform; ref: string }>>();
+
+/** Base image per platform key: BASEIMAGE's entries, else image.yaml's valid baseImage entries. Worked out once per image: rules, platforms and the graph all ask. */
+export function baseImagesOf(src: ImageSource): ReadonlyMap<string, { platform: Platform; ref: string }> {
+  let known = baseImagesBySource.get(src);
+  if (!known) baseImagesBySource.set(src, (known = readBaseImages(src)));
+  return known;
+}
+
+function readBaseImages(src: ImageSource): Map<string, { platform: Platform; ref: string }> {
   const out = new Map<string, { platform: Platform; ref: string }>();
   if (src.baseImages) {
     for (const b of src.baseImages) out.set(platformKey(b.platform), { platform: b.platform, ref: b.ref });

@@ -3,9 +3,10 @@
 // need: a digest of each file's bytes, the target of each link, and the text
 // of the files mkimages interprets. Everything after this is pure.
 
-import { createHash, hash as cryptoHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, type Dirent, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { sha256Hex } from '../hash/sha256.js';
 
 export type EntryKind = 'file' | 'dir' | 'link' | 'other';
 
@@ -121,9 +122,6 @@ export function sortByBytes<T>(items: T[], key: (item: T) => string): T[] {
 // read are kept whole, so memory does not grow with the tree's content.
 const CHUNK = Buffer.allocUnsafe(64 * 1024);
 
-/** sha256 of bytes in one call (crypto.hash, Node 20.12+): no Hash object per file for the collector to track. */
-const sha256Once: ((data: Uint8Array) => string) | undefined = typeof cryptoHash === 'function' ? (data) => cryptoHash('sha256', data, 'hex') : undefined;
-
 /** One regular file: its digest, owner-x bit and, when `keep`, its bytes. */
 function readFile(path: string, full: string, keep: boolean): TreeEntry {
   const fd = openSync(full, 'r');
@@ -135,9 +133,9 @@ function readFile(path: string, full: string, keep: boolean): TreeEntry {
     const n = readSync(fd, CHUNK, 0, CHUNK.length, null);
     let digest: string;
     let content: Buffer | undefined;
-    if (n < CHUNK.length && n >= stat.size && sha256Once) {
+    if (n < CHUNK.length && n >= stat.size) {
       const bytes = CHUNK.subarray(0, n);
-      digest = sha256Once(bytes);
+      digest = sha256Hex(bytes);
       if (keep) content = Buffer.from(bytes);
     } else {
       const hash = createHash('sha256');
