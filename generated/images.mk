@@ -511,12 +511,10 @@ RULE_BUILT   := $(filter-out $(MIRRORS),$(RULE_IMAGES))
 
 # A target of an image whose rules this make did not read (a prerequisite of
 # a rule of your Makefile, not a goal on the command line) is made by a
-# sub-make that has it as its goal, and so reads and plans it; one that no
-# image answers to stops that sub-make with an error, never succeeds. (A
-# pattern without a slash matches a name's last part only: a nested image's
-# targets, load-basic/alpine, match load-basic/%.)
-# A goal on the command line that no image answers to (a typo) stops here,
-# and so does a delegated target that the sub-make could not read either.
+# sub-make that has it as its goal, and so reads and plans it. (A pattern
+# without a slash matches only the last part of a name: the targets of a
+# nested image, load-basic/alpine, match load-basic/%.) A goal that no image
+# answers to (a typo) fails, here or in that sub-make; it never succeeds.
 no-such-target = $(if $(or $(MKIMAGES_DELEGATED),$(filter $@,$(MAKECMDGOALS))),$(error mkimages: no image of this tree answers to $@ (make list-all-images lists the images; make help-N their targets)))
 .PHONY: .mkimages-always
 .mkimages-always: ;
