@@ -98,13 +98,6 @@ export function sortStringsByBytes(items: string[]): string[] {
   return items.some((s) => SURROGATE.test(s)) ? items.sort(compareBytes) : items.sort();
 }
 
-/** The indexes of `names` in the byte order of the names. */
-function sortIndexesByBytes(names: readonly string[]): number[] {
-  const order = names.map((_, i) => i);
-  if (names.some((s) => SURROGATE.test(s))) return order.sort((a, b) => compareBytes(names[a], names[b]));
-  return order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
-}
-
 /**
  * Sort in UTF-8 byte order. Without characters above U+FFFF (no surrogate
  * pairs), JavaScript's own string order is that order, and much faster.
@@ -159,14 +152,26 @@ function entry(path: string, kind: EntryKind, executable: boolean, digest: strin
 }
 
 /**
- * A folder's entries by name, as text; undefined when one is not UTF-8. The
- * names are read as text (one string each, no Buffer), and a folder where
- * Node had to write U+FFFD is read again as bytes to tell which.
+ * A folder's entries, named as text and sorted by the bytes of their names;
+ * a name that is not UTF-8 is reported and left out. Names are read as text
+ * (a string each, no Buffer); only a folder where Node had to write U+FFFD
+ * is read again as bytes, to tell a real U+FFFD from bytes that are not
+ * UTF-8, and its entries are given their checked names.
  */
-function readNames(full: string): Dirent[] | undefined {
-  const dirents = readdirSync(full, { withFileTypes: true });
-  for (const d of dirents) if (d.name.includes('\uFFFD')) return undefined;
-  return dirents;
+function readFolder(full: string, rel: string, problems: Array<{ path: string; message: string }>): Dirent[] {
+  let dirents = readdirSync(full, { withFileTypes: true });
+  if (dirents.some((d) => d.name.includes('\uFFFD'))) {
+    dirents = [];
+    for (const d of readdirSync(full, { withFileTypes: true, encoding: 'buffer' })) {
+      const name = decodeName(d.name);
+      // A name that is not UTF-8 cannot be hashed the way make's find/sort see it, so it is reported, not guessed at.
+      if (name === undefined) {
+        problems.push({ path: rel ? `${rel}/${showBytes(d.name)}` : showBytes(d.name), message: 'file name is not valid UTF-8, expected a UTF-8 name, found other bytes (shown as \\xNN)' });
+      } else dirents.push(Object.assign(d, { name }) as unknown as Dirent);
+    }
+  }
+  if (dirents.some((d) => SURROGATE.test(d.name))) return dirents.sort((a, b) => compareBytes(a.name, b.name));
+  return dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** `dir`: the images dir relative to root (checked by checkImagesDir). */
@@ -186,40 +191,20 @@ export function readTree(root: string, dir = 'images'): RawTree {
   // `name/` sorts among its siblings (after `name-x` and `name.x`).
   const walk = (rel: string) => {
     const full = rel ? `${imagesDir}/${rel}` : imagesDir;
-    let dirents: Array<Dirent | Dirent<Buffer>> | undefined;
-    let names: string[] = [];
+    let dirents: Dirent[];
     try {
-      dirents = readNames(full);
-      if (dirents) names = (dirents as Dirent[]).map((d) => d.name);
-      else {
-        // Names are read as bytes: a name that is not UTF-8 cannot be hashed
-        // the way make's find/sort see it, so it is reported, not guessed at.
-        const raw = readdirSync(full, { withFileTypes: true, encoding: 'buffer' });
-        dirents = [];
-        names = [];
-        for (const d of raw) {
-          const name = decodeName(d.name);
-          if (name === undefined) {
-            problems.push({ path: rel ? `${rel}/${showBytes(d.name)}` : showBytes(d.name), message: 'file name is not valid UTF-8, expected a UTF-8 name, found other bytes (shown as \\xNN)' });
-            continue;
-          }
-          dirents.push(d);
-          names.push(name);
-        }
-      }
+      dirents = readFolder(full, rel, problems);
     } catch (e) {
       unreadable(rel, e);
       return;
     }
-    const order = sortIndexesByBytes(names);
     // Subfolders whose entries wait for their place (`a/…` after `a-b`),
     // as `path/`, in byte order: `a-b/` goes before `a/`.
     const pending: string[] = [];
-    for (const i of order) {
-      const name = names[i];
+    for (const d of dirents) {
+      const name = d.name;
       const path = rel ? `${rel}/${name}` : name;
       while (pending.length > 0 && compareBytes(pending[0], path) < 0) walk(pending.shift()!.slice(0, -1));
-      const d = dirents[i];
       if (d.isSymbolicLink()) {
         try {
           entries.push(entry(path, 'link', false, undefined, readlinkSync(`${imagesDir}/${path}`), undefined, undefined));
