@@ -40,10 +40,11 @@ function wantsOf(img: ResolvedImage): Want[] {
     if (b.baseImage) wants.push({ ref: b.baseImage, kind: 'registry', childKey: b.key, file: baseAt.get(b.key)?.file ?? `${img.dir}/BASEIMAGE`, line: baseAt.get(b.key)?.line });
     if (!b.parsed) continue;
     const stageNames = new Set<string>();
-    const args = fromArgs(b, img.buildArgs);
+    // The build args are gathered only for a FROM that names one: most name an image outright.
+    let args: Map<string, string | undefined> | undefined;
     const file = `${img.dir}/${b.dockerfile}`;
     for (const stage of b.parsed.stages) {
-      const ref = expandArgs(stage.image, args);
+      const ref = stage.image.includes('$') ? expandArgs(stage.image, (args ??= fromArgs(b, img.buildArgs))) : stage.image;
       if (stage.alias) stageNames.add(stage.alias.toLowerCase());
       if (stageNames.has(ref.toLowerCase()) && ref.toLowerCase() !== stage.alias?.toLowerCase()) continue;
       if (ref.startsWith(`${LOCAL_TOKEN}/`)) {

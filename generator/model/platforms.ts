@@ -49,8 +49,16 @@ function readBaseImages(src: ImageSource): Map<string, { platform: Platform; ref
   return out;
 }
 
-/** Where each platform's base image was given (BASEIMAGE line, else image.yaml key). */
-export function baseImagesAt(src: ImageSource): Map<string, Where> {
+const baseImagesAtBySource = new WeakMap<ImageSource, ReadonlyMap<string, Where>>();
+
+/** Where each platform's base image was given (BASEIMAGE line, else image.yaml key); once per image, as baseImagesOf. */
+export function baseImagesAt(src: ImageSource): ReadonlyMap<string, Where> {
+  let known = baseImagesAtBySource.get(src);
+  if (!known) baseImagesAtBySource.set(src, (known = readBaseImagesAt(src)));
+  return known;
+}
+
+function readBaseImagesAt(src: ImageSource): Map<string, Where> {
   const out = new Map<string, Where>();
   for (const b of src.baseImages ?? []) out.set(platformKey(b.platform), { file: `${src.dir}/BASEIMAGE`, line: b.line });
   for (const b of yamlBaseImages(src)) {
