@@ -149,7 +149,7 @@ can-publish   = $(if $(filter windows-%,$1),$(or $(REMOTE_DOCKER_URL_$(word 3,$(
 # BuildKit's scanner image (SBOM_GENERATOR: your mirror of it). Local builds
 # (build-N, load-N) and Windows images have none, nor has a Linux entry that
 # serves one Windows version (a cache helper): the list takes such entries as
-# descriptors of one image each (list-source below).
+# descriptors of one image each (described, below).
 ifneq ($(filter-out sbom provenance,$(ATTEST)),)
 $(error mkimages: ATTEST=$(ATTEST): expected sbom, provenance, both (the default: ATTEST='sbom provenance') or nothing (ATTEST= for no attestations))
 endif
@@ -158,8 +158,13 @@ attesting     = $(and $(filter buildx,$(BUILDER)),$(strip $(ATTEST)),$(if $($1_L
 # $(call ATTESTATIONS,IMAGE): the attestation flags of IMAGE's Linux publish builds.
 ATTESTATIONS  = $(if $(filter buildx,$(BUILDER)),$(if $(call attesting,$1),$(if $(filter sbom,$(ATTEST)),$(if $(SBOM_GENERATOR), --attest type=sbom$(comma)generator=$(SBOM_GENERATOR), --sbom=true), --sbom=false)$(if $(filter provenance,$(ATTEST)), --provenance=mode=max, --provenance=false), --provenance=false --sbom=false))
 # $(call attest-diagnosis,IMAGE,KEY): when such a build fails, one line more
-# when the engine cannot store attestations or the SBOM scanner cannot be pulled.
-attest-diagnosis = $(if $(call attesting,$1), || $(MKIMAGES_SH) attest-failed '$(DOCKER)' '$(BUILDX_BUILDER)' '$(if $(filter sbom,$(ATTEST)),$(SBOM_SCANNER))' $1 $2)
+# when the engine cannot store attestations or the SBOM scanner cannot be
+# pulled. (mkimages.sh attest-failed finds the client, builder and scanner in
+# the environment, so that the build line holds one docker command.)
+attest-diagnosis = $(if $(call attesting,$1), || $(MKIMAGES_SH) attest-failed $1 $2)
+export MKIMAGES_DOCKER = $(DOCKER)
+export MKIMAGES_BUILDX_BUILDER = $(BUILDX_BUILDER)
+export MKIMAGES_SBOM_SCANNER = $(if $(filter sbom,$(ATTEST)),$(SBOM_SCANNER))
 # $(call created,IMAGE): org.opencontainers.image.created, SOURCE_DATE_EPOCH
 # of IMAGE as a UTC time (GNU date, else BSD date).
 created       = $(or $(DATE.$(call source-date-epoch,$1)),$(eval DATE.$(call source-date-epoch,$1) := $(or $(shell date -u -d '@$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r '$(call source-date-epoch,$1)' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null),$(error mkimages: SOURCE_DATE_EPOCH=$(call source-date-epoch,$1) is not a time in seconds since 1970)))$(DATE.$(call source-date-epoch,$1)))
@@ -286,15 +291,19 @@ skip-note  = $(foreach k,$(call restrict,$($1_PLATFORMS)),$(if $(or $(S.$1@has-$
 MANIFEST = DOCKER_CONFIG=$(RUN_DIR)/docker-config-$3 $(DOCKER) manifest
 MANIFEST_INSECURE = $(if $(call insecure,$(REGISTRY)), --insecure)
 list-sources = $(foreach k,$(call list-keys,$1),$(REGISTRY)/$($1_REPO):$($1_TAG)-$k)
-# $(call list-source,IMAGE,KEY): an entry of the buildx list. imagetools
-# (buildx 0.13) takes an entry's os, architecture and variant from its image,
-# but not its os.version: an entry with one (Windows, or a Linux entry that
-# serves one Windows version, such as a cache helper) is given as a
-# descriptor, the digest the registry serves with the full platform. These
-# entries have no attestations (a descriptor names one image).
-list-source = $(if $(or $(filter windows-%,$2),$($1_LINUX_OSVERSION)),"$$($(MKIMAGES_SH) descriptor $(REGISTRY_TOOL) '$(DOCKER)' $($1_ANNOTATE_$2) $(REGISTRY)/$($1_REPO):$($1_TAG)-$2)",$(REGISTRY)/$($1_REPO):$($1_TAG)-$2)
+# An entry of the buildx list with an os.version (Windows, or a Linux entry
+# that serves one Windows version, such as a cache helper) is given as a
+# descriptor, in a file (imagetools create -f): imagetools (buildx 0.13)
+# takes an entry's os, architecture and variant from its image, but not its
+# os.version. The descriptor holds the digest the registry serves, with the
+# full platform; such entries have no attestations (a descriptor names one
+# image).
+described  = $(or $(filter windows-%,$2),$($1_LINUX_OSVERSION))
+descriptor = $(RUN_DIR)/$3-$2.json
 define publish-list.buildx
-$(DOCKER) buildx imagetools create -t $(REGISTRY)/$($1_REPO):$2 $(call ANNOTATIONS,$1) $(foreach k,$(call list-keys,$1),$(call list-source,$1,$k))
+$(if $(foreach k,$(call list-keys,$1),$(call described,$1,$k)),@mkdir -p $(RUN_DIR))
+$(foreach k,$(call list-keys,$1),$(if $(call described,$1,$k),$(MKIMAGES_SH) descriptor $(REGISTRY_TOOL) '$(DOCKER)' $($1_ANNOTATE_$k) $(REGISTRY)/$($1_REPO):$($1_TAG)-$k >$(call descriptor,$1,$k,$3)$(newline)))
+$(DOCKER) buildx imagetools create -t $(REGISTRY)/$($1_REPO):$2 $(call ANNOTATIONS,$1) $(foreach k,$(call list-keys,$1),$(if $(call described,$1,$k),-f $(call descriptor,$1,$k,$3),$(REGISTRY)/$($1_REPO):$($1_TAG)-$k))
 endef
 define publish-list.docker
 @mkdir -p $(RUN_DIR)/docker-config-$3

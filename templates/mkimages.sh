@@ -36,11 +36,12 @@
 #   mkimages.sh verify TOOL DOCKER REF [REF...] -- COSIGN ARGS...
 #       Runs COSIGN ARGS... REPO@DIGEST for the digest of each REF (the first
 #       must exist; the others are checked when they exist), once per digest.
-#   mkimages.sh attest-failed DOCKER BUILDER SCANNER NAME KEY
-#       After a failed build with attestations: one line when the builder is
-#       the docker driver of an engine without the containerd image store, or
-#       when the SBOM scanner image SCANNER (if any) cannot be read from here.
-#       Exits 1.
+#   mkimages.sh attest-failed NAME KEY
+#       After a failed build with attestations: one line when the builder
+#       (MKIMAGES_BUILDX_BUILDER, of the client MKIMAGES_DOCKER) is the docker
+#       driver of an engine without the containerd image store, or when the
+#       SBOM scanner image MKIMAGES_SBOM_SCANNER (if any) cannot be read from
+#       here. Exits 1.
 #   mkimages.sh mirror-bundle TOOL DOCKER BUNDLE FILE
 #       Pushes images of the docker-archive BUNDLE (save-all-images; gzip, xz,
 #       bzip2, zstd or none) by tag: FILE holds `SOURCE=DESTINATION` lines,
@@ -480,8 +481,8 @@ case "$cmd" in
     done
     ;;
   attest-failed)
-    [ $# -eq 6 ] || { echo "usage: mkimages.sh attest-failed DOCKER BUILDER SCANNER NAME KEY" >&2; exit 2; }
-    docker=$2 builder=$3 scanner=$4 name=$5 key=$6
+    [ $# -eq 3 ] || { echo "usage: mkimages.sh attest-failed NAME KEY" >&2; exit 2; }
+    docker=${MKIMAGES_DOCKER:-docker} builder=${MKIMAGES_BUILDX_BUILDER:-} scanner=${MKIMAGES_SBOM_SCANNER:-} name=$2 key=$3
     # shellcheck disable=SC2086
     driver=$($docker buildx inspect $builder 2>/dev/null | sed -n 's/^Driver: *//p' | head -n 1)
     if [ "$driver" = docker ] && ! $docker info --format '{{json .DriverStatus}}' 2>/dev/null | grep -q containerd.snapshotter; then

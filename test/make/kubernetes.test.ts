@@ -37,11 +37,12 @@ describe('the real Kubernetes tree at test/images', () => {
       expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(0);
       const lists = r.stdout.split('\n').filter((l) => / manifest create | imagetools create -t /.test(l));
       expect(lists.length).toBeGreaterThan(0);
-      // Every list has at least one entry: a per-platform tag, or a descriptor of one.
+      // Every list has at least one entry: a per-platform tag, or a descriptor
+      // of one, in a file a line before writes.
       for (const l of lists) {
-        const descriptors = l.match(/"\$\(sh \S*mkimages\.sh descriptor [^)]*\)"/g) ?? [];
-        const rest = descriptors.reduce((t, d) => t.replace(d, ''), l);
-        const tags = rest.match(/ 127\.0\.0\.1:5000\/k8s\/\S+:\S+-(?:linux|windows)-\S+/g) ?? [];
+        const descriptors = [...l.matchAll(/ -f (\S+\.json)/g)].map((m) => m[1]);
+        for (const d of descriptors) expect(r.stdout, d).toMatch(new RegExp(`^sh \\S*mkimages\\.sh descriptor .* >${d.replace(/[.]/g, '\\.')}$`, 'm'));
+        const tags = l.match(/ 127\.0\.0\.1:5000\/k8s\/\S+:\S+-(?:linux|windows)-\S+/g) ?? [];
         expect(descriptors.length + tags.length, l).toBeGreaterThanOrEqual(1);
       }
     }

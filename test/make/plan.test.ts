@@ -278,7 +278,8 @@ describe('make, for real, with a docker that says yes to everything and prints n
       yes,
       [
         '#!/bin/sh',
-        `printf '%s\\n' "$*" >> '${log}'`,
+        // (A descriptor file, imagetools create -f FILE, is logged as what it holds.)
+        `line=$*; case "$*" in "buildx imagetools create "*) line=; f=; for a; do if [ -n "$f" ]; then a=$(cat "$a"); line=\${line% -f}; f=; elif [ "$a" = -f ]; then f=1; fi; line="$line\${line:+ }$a"; done ;; esac; printf '%s\\n' "$line" >> '${log}'`,
         'case "$*" in',
         `  "buildx imagetools create -t "*) echo "$5" >> '${made}' ;;`,
         `  "buildx build "*) while [ $# -gt 0 ]; do [ "$1" = -t ] && echo "$2" >> '${made}'; shift; done ;;`,

@@ -37,7 +37,8 @@ function plan(root: string, args: string[], env: Record<string, string> = {}, bu
 function buildxStandIn(log: string, made: string): string {
   return [
     '#!/bin/sh',
-    `printf 'docker %s\\n' "$*" >> '${log}'`,
+    // (A descriptor file, imagetools create -f FILE, is logged as what it holds.)
+    `line=$*; case "$*" in "buildx imagetools create "*) line=; f=; for a; do if [ -n "$f" ]; then a=$(cat "$a"); line=\${line% -f}; f=; elif [ "$a" = -f ]; then f=1; fi; line="$line\${line:+ }$a"; done ;; esac; printf 'docker %s\\n' "$line" >> '${log}'`,
     `made='${made}'`,
     'tags() { while [ $# -gt 0 ]; do [ "$1" = -t ] && echo "$2"; shift; done; }',
     'case "$*" in',
@@ -200,9 +201,16 @@ describe('make -n: attestation flags per platform and per ATTEST', () => {
     expect(line('ATTEST=sbom')).toContain(' buildx build --sbom=true --provenance=false --output=');
     const mirrored = line('SBOM_GENERATOR=mirror.example:5000/docker/buildkit-syft-scanner:stable-1');
     expect(mirrored).toContain(' buildx build --attest type=sbom,generator=mirror.example:5000/docker/buildkit-syft-scanner:stable-1 --provenance=mode=max --output=');
-    expect(mirrored).toMatch(/ \|\| sh generated\/mkimages\.sh attest-failed '[^']*' '' 'mirror\.example:5000\/docker\/buildkit-syft-scanner:stable-1' httpd linux-amd64$/);
+    // The diagnosis after a failed build: its line holds one docker command,
+    // and the helper finds the client, builder and scanner in the environment.
+    expect(mirrored).toMatch(/ images\/httpd \|\| sh generated\/mkimages\.sh attest-failed httpd linux-amd64$/);
+    const envMk = join(tempDir('mkimages-env-'), 'env.mk');
+    writeFileSync(envMk, 'print-env: ; @echo "$$MKIMAGES_DOCKER|$$MKIMAGES_BUILDX_BUILDER|$$MKIMAGES_SBOM_SCANNER"\n');
+    const printed = (...args: string[]) => runMake(root, ['-f', 'generated/images.mk', '-f', envMk, `DOCKER=${FAKE_DOCKER}`, ...args, 'print-env']).stdout.trim();
+    expect(printed('SBOM_GENERATOR=mirror.example:5000/s:1', 'BUILDX_BUILDER=fleet')).toBe(`${FAKE_DOCKER}|fleet|mirror.example:5000/s:1`);
+    expect(printed()).toBe(`${FAKE_DOCKER}||docker.io/docker/buildkit-syft-scanner:stable-1`);
     // Without an SBOM the diagnosis names no scanner.
-    expect(line('ATTEST=provenance')).toMatch(/ \|\| sh generated\/mkimages\.sh attest-failed '[^']*' '' '' httpd linux-amd64$/);
+    expect(printed('ATTEST=provenance')).toBe(`${FAKE_DOCKER}||`);
     const bad = plan(root, ['push-httpd', 'ATTEST=provenance sbom slsa']);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('ATTEST=provenance sbom slsa: expected sbom, provenance, both');

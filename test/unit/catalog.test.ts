@@ -53,6 +53,18 @@ describe('the shipped catalog', () => {
     }
     expect(r.stdout).toMatch(/buildx build .*--platform windows\/amd64 -f images\/busybox\/Dockerfile_windows/);
   });
+
+  it('make -n push-busybox prints one command a line: the docker client appears at most once in each', () => {
+    const r = runMake(PROJECT_ROOT, ['-n', 'push-busybox', `DOCKER=${FAKE_DOCKER}`, 'REGISTRY=127.0.0.1:5000/e2e'], { FAKE_DOCKER_BUILDX: '1', FAKE_DOCKER_LOG: '/dev/null' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    // Six platforms built and pushed, the helper first, two descriptors, the list, :H.
+    expect(lines.filter((l) => l.includes(' buildx build '))).toHaveLength(7);
+    for (const l of lines) {
+      expect(l.split(FAKE_DOCKER).length - 1, l).toBeLessThanOrEqual(1);
+      expect(l, l).not.toMatch(/\$\(|`|&&|;/);
+    }
+  });
 });
 
 describe('the JSON Schemas', () => {
