@@ -89,7 +89,7 @@ export async function timeStages(root: string): Promise<StageTimes> {
   out['total after start-up'] = Object.values(out).reduce((a, b) => a + b, 0);
   out['peak RSS MiB'] = process.resourceUsage().maxRSS / 1024;
   let rulesBytes = 0;
-  for (const [, text] of mk.rules()) rulesBytes += Buffer.byteLength(text);
+  for (const name of mk.rules.names) rulesBytes += Buffer.byteLength(mk.rules.content(name));
   out['images.mk MB'] = (Buffer.byteLength(mk.main) + rulesBytes) / 1e6;
   return { ...out, ...mem };
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic } from './diagnostics.js';
 import { generate } from './generate.js';
 import { checkImagesDir } from './scan/tree.js';
-import { pickStale, staleFiles, writeFiles } from './write/output.js';
+import { findChanges, writeFiles } from './write/output.js';
 
 const USAGE = `usage: mkimages [--check] [--root DIR] [--images-dir DIR]
   Reads the images tree of the repository at --root (default: the current
@@ -63,7 +63,8 @@ export function main(argv: string[], io: Io = PROCESS_IO): number {
     io.stderr(`mkimages: ${errors} error(s); generated/ was not changed\n`);
     return 1;
   }
-  const stale = staleFiles(root, result);
+  const changes = findChanges(root, result);
+  const stale = changes.stale;
   if (check) {
     if (stale.length === 0) return 0;
     io.stderr(`mkimages: generated output is not up to date; run \`npm run generate\`:\n${stale.map((f) => `  ${f}\n`).join('')}`);
@@ -74,7 +75,7 @@ export function main(argv: string[], io: Io = PROCESS_IO): number {
     // the last rename, never between two of them.
     if (io.holdSignals) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => process.exit(128 + constants.signals[s]));
     try {
-      writeFiles(root, pickStale(result, stale));
+      writeFiles(root, result, changes);
     } catch (e) {
       io.stderr(`mkimages: cannot write ${stale.join(', ')}: ${(e as Error).message}; generated/ was not changed\n`);
       return 1;

@@ -9,13 +9,13 @@ import { renderMakefile } from './render/makefile.js';
 import { loadTemplates } from './templates.js';
 import { loadSchemas, type Schemas } from './schemas.js';
 import { readTree } from './scan/tree.js';
-import type { Output } from './write/output.js';
+import type { Output, OutputDir } from './write/output.js';
 
 export interface Generated extends Output {
   /** Output files by path relative to the repository root; empty when there are errors. */
   files: Map<string, string>;
-  /** generated/rules: one file per image, rendered as it is iterated; empty when there are errors. */
-  dirs: Map<string, () => Iterable<[string, string]>>;
+  /** generated/rules: one file per image, rendered when asked for; empty when there are errors. */
+  dirs: Map<string, OutputDir>;
   diagnostics: Diagnostic[];
   model?: Model;
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
 import type { Image, Model } from '../model/types.js';
 import type { Templates } from '../templates.js';
+import type { OutputDir } from '../write/output.js';
 import { makeShellWord } from './escape.js';
 
 /** A BASEIMAGE value for make: the REGISTRY token becomes $(REGISTRY), resolved at make time. */
@@ -203,10 +204,10 @@ export interface RenderedMakefile {
   main: string;
   /**
    * generated/rules/<image>.mk, one per image, by path below generated/rules/:
-   * rendered one at a time as they are consumed (compared or written), so
-   * the rules of 10,000 images are never held in memory at once.
+   * each rendered when asked for (compared or written), so the rules of
+   * 10,000 images are never held in memory at once.
    */
-  rules: () => Iterable<[string, string]>;
+  rules: OutputDir;
   /** generated/mkimages.sh, the static registry helper. */
   script: string;
 }
@@ -215,8 +216,10 @@ export interface RenderedMakefile {
 export function renderMakefile(model: Model, t: Templates): RenderedMakefile {
   const imagesDir = imagesDirOf(model);
   const byName = new Map(model.images.map((i) => [i.name, i]));
-  function* rules(): Generator<[string, string]> {
-    for (const img of model.images) yield [`${img.name}.mk`, t.rules({ ...imageView(img, byName), imagesDir })];
-  }
+  const byFile = new Map(model.images.map((i) => [`${i.name}.mk`, i]));
+  const rules: OutputDir = {
+    names: [...byFile.keys()],
+    content: (file) => t.rules({ ...imageView(byFile.get(file)!, byName), imagesDir }),
+  };
   return { main: t.main(viewOf(model)), rules, script: t.script };
 }

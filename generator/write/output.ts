@@ -1,49 +1,83 @@
-// The only writer. generated/ is replaced only when every file rendered:
-// every new file is first written in full (and flushed) under a temporary
-// name beside its target, the old files are kept as hard links, and only
-// then are the new files renamed into place. A failure while renaming puts
-// the old files back, so a run that fails changes nothing; the temporary
-// files and links are always removed.
+// The only writer. generated/ is changed only when every file rendered:
+// every new or changed file is first written in full under a temporary name
+// beside its target, the old files are kept as hard links, and only then are
+// the new files renamed into place and the files no longer generated
+// removed. A failure while renaming puts the old files back, so a run that
+// fails changes nothing; the temporary files and links are always removed.
+//
+// Only what differs is written: a rerun after one image changed rewrites
+// that image's rules file and the few files about every image, not the
+// rules of 10,000 images (on a file system mounted with `discard`, deleting
+// and creating thousands of files costs seconds).
 //
 // The renames of one run are separate system calls: the CLI holds SIGINT,
 // SIGTERM and SIGHUP while they run, so only SIGKILL or a power loss in
-// that window (microseconds for three files) could leave old and new files
-// side by side, and the next `npm run generate` (or `--check`) sees it.
+// that window could leave old and new files side by side, and the next
+// `npm run generate` (or `--check`) sees it.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+
+/** A directory of generated files (generated/rules/), rendered one file at a time. */
+export interface OutputDir {
+  /** Its files, by path below the directory. */
+  names: readonly string[];
+  /** The content of one of them, rendered when asked for (never all held at once). */
+  content(name: string): string;
+}
 
 /** What the generator writes, by path relative to the repository root. */
 export interface Output {
   /** Whole files. */
   files: ReadonlyMap<string, string>;
-  /**
-   * Directories that are replaced as a whole (generated/rules/): their files
-   * by path below the directory, produced one at a time when iterated.
-   */
-  dirs: ReadonlyMap<string, () => Iterable<[string, string]>>;
+  /** Directories that hold exactly the files given (others in them are removed). */
+  dirs: ReadonlyMap<string, OutputDir>;
 }
 
-/**
- * The files and directories (relative to root, a directory with a trailing
- * `/`) whose content differs from `output`: a directory when any of its
- * files differs, is missing or is not generated any more.
- */
-export function staleFiles(root: string, output: Output): string[] {
+/** How generated/ differs from an Output. */
+export interface Changes {
+  /** Files to write, new or changed, relative to the root. */
+  write: Set<string>;
+  /** Files in the output's directories that are not generated any more, relative to the root. */
+  remove: string[];
+  /** What to name in messages, sorted: the files, and each directory (`generated/rules/`) with a change. */
+  stale: string[];
+}
+
+/** How generated/ under root differs from `output`; reads, never writes. */
+export function findChanges(root: string, output: Output): Changes {
+  const write = new Set<string>();
+  const remove: string[] = [];
   const stale: string[] = [];
-  for (const [rel, content] of output.files) if (!isSame(join(root, rel), content)) stale.push(rel);
-  for (const [rel, entries] of output.dirs) if (!isSameDir(join(root, rel), entries())) stale.push(`${rel}/`);
-  return stale.sort();
+  for (const [rel, content] of output.files) {
+    if (!isSame(join(root, rel), content)) {
+      write.add(rel);
+      stale.push(rel);
+    }
+  }
+  for (const [rel, dir] of output.dirs) {
+    const onDisk = filesUnder(join(root, rel));
+    let changed = false;
+    for (const name of dir.names) {
+      if (!onDisk.delete(name) || !isSame(join(root, rel, name), dir.content(name))) {
+        write.add(`${rel}/${name}`);
+        changed = true;
+      }
+    }
+    for (const name of onDisk) {
+      if (isScratch(name)) continue;
+      remove.push(`${rel}/${name}`);
+      changed = true;
+    }
+    if (changed) stale.push(`${rel}/`);
+  }
+  return { write, remove: remove.sort(), stale: stale.sort() };
 }
 
-/** `output` with only the entries staleFiles names. */
-export function pickStale(output: Output, stale: readonly string[]): Output {
-  const names = new Set(stale);
-  return {
-    files: new Map([...output.files].filter(([rel]) => names.has(rel))),
-    dirs: new Map([...output.dirs].filter(([rel]) => names.has(`${rel}/`))),
-  };
+/** The files and directories (`generated/rules/`) whose content differs from `output`. */
+export function staleFiles(root: string, output: Output): string[] {
+  return findChanges(root, output).stale;
 }
 
 function isSame(path: string, content: string): boolean {
@@ -54,26 +88,18 @@ function isSame(path: string, content: string): boolean {
   }
 }
 
-function isSameDir(dir: string, entries: Iterable<[string, string]>): boolean {
-  const onDisk = new Set<string>();
+/** Every file below dir, by path relative to it; empty when dir is absent. */
+function filesUnder(dir: string): Set<string> {
+  const found = new Set<string>();
   const walk = (sub: string): void => {
     for (const e of readdirSync(join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${e.name}` : e.name;
       if (e.isDirectory()) walk(rel);
-      else onDisk.add(rel);
+      else found.add(rel);
     }
   };
-  try {
-    walk('');
-  } catch {
-    return false;
-  }
-  let count = 0;
-  for (const [rel, content] of entries) {
-    if (!onDisk.has(rel) || !isSame(join(dir, rel), content)) return false;
-    count++;
-  }
-  return count === onDisk.size;
+  if (existsSync(dir)) walk('');
+  return found;
 }
 
 // Compared piece by piece, sizes first: the old output is never held whole
@@ -111,6 +137,7 @@ export interface WriteOps {
 const DEFAULT_OPS: WriteOps = { rename: renameSync };
 
 const SCRATCH = /^\.(.+)\.(\d+)\.(tmp|old)$/;
+const isScratch = (path: string): boolean => SCRATCH.test(basename(path));
 
 function isRunning(pid: number): boolean {
   try {
@@ -122,15 +149,18 @@ function isRunning(pid: number): boolean {
 }
 
 /** Scratch files left beside the targets by a run that was killed. */
-function removeLeftovers(dirs: Iterable<string>, names: ReadonlySet<string>): void {
+function removeLeftovers(dirs: Iterable<string>): void {
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
       const m = SCRATCH.exec(f);
-      if (m && names.has(m[1]) && !isRunning(Number(m[2]))) rmSync(join(dir, f), { recursive: true, force: true });
+      if (m && isGenerated(m[1]) && !isRunning(Number(m[2]))) rmSync(join(dir, f), { recursive: true, force: true });
     }
   }
 }
+
+/** A name the generator writes (images.mk, mkimages.sh, <image>.mk, ...). */
+const isGenerated = (name: string): boolean => /^(images\.(mk|json|md|sums)|mkimages\.sh|[a-z0-9][a-z0-9._-]*\.mk)$/.test(name);
 
 /** `content` in pieces of at most PIECE characters, never cutting a surrogate pair. */
 function* pieces(content: string): Generator<string> {
@@ -159,33 +189,61 @@ function writeDurably(path: string, content: string, flush = true): void {
 interface Step {
   /** The target, absolute. */
   full: string;
-  /** The new file or directory, written in full before any rename. */
-  tmp: string;
-  /** Where the old one is kept until every rename is done. */
+  /** The new file, written in full before any rename (none: the target is removed). */
+  tmp?: string;
+  /** Where the old file is kept until every rename is done. */
   old: string;
-  dir: boolean;
   hadOld: boolean;
 }
 
-export function writeFiles(root: string, output: Output, ops: WriteOps = DEFAULT_OPS): void {
-  const step = (rel: string, dir: boolean): Step => {
+/**
+ * Writes what `changes` (default: findChanges) says differs: new and changed
+ * files, and the removal of files no longer generated, all or nothing.
+ */
+export function writeFiles(root: string, output: Output, changes: Changes = findChanges(root, output), ops: WriteOps = DEFAULT_OPS): void {
+  const scratch = (full: string, kind: string) => join(dirname(full), `.${basename(full)}.${process.pid}.${kind}`);
+  const step = (rel: string, removed = false): Step => {
     const full = join(root, rel);
-    const scratch = (kind: string) => join(dirname(full), `.${basename(full)}.${process.pid}.${kind}`);
-    return { full, tmp: scratch('tmp'), old: scratch('old'), dir, hadOld: false };
+    return { full, tmp: removed ? undefined : scratch(full, 'tmp'), old: scratch(full, 'old'), hadOld: false };
   };
-  const files = [...output.files].map(([rel, content]) => ({ ...step(rel, false), content }));
-  const dirs = [...output.dirs].map(([rel, entries]) => ({ ...step(rel, true), entries }));
-  const plan: Step[] = [...files, ...dirs];
-  removeLeftovers(new Set(plan.map((p) => dirname(p.full))), new Set(plan.map((p) => basename(p.full))));
-  try {
-    for (const p of files) {
-      mkdirSync(dirname(p.full), { recursive: true });
-      writeDurably(p.tmp, p.content);
+  const plan: Step[] = [];
+  const made = new Set<string>();
+  const folder = (path: string) => {
+    if (!made.has(dirname(path))) {
+      mkdirSync(dirname(path), { recursive: true });
+      made.add(dirname(path));
     }
-    for (const p of dirs) writeDir(p.tmp, p.entries());
-    // Keep the old files: a hard link costs nothing and makes undoing a rename
-    // possible. An old directory is renamed aside with the renames below.
-    for (const p of files) {
+  };
+  try {
+    const dirs = new Set([...output.files.keys(), ...changes.write, ...changes.remove].map((rel) => dirname(join(root, rel))));
+    removeLeftovers(dirs);
+    for (const [rel, content] of output.files) {
+      if (!changes.write.has(rel)) continue;
+      const p = step(rel);
+      plan.push(p);
+      folder(p.full);
+      writeDurably(p.tmp!, content);
+    }
+    // The rules files are flushed all at once (syncfs, `sync -f` of GNU
+    // coreutils) rather than one fsync each, which costs seconds for 10,000.
+    // Where `sync -f` is missing they are renamed unflushed: what a power loss
+    // could then leave (short files) makes make fail, never lie, and
+    // `npm run generate -- --check` names it.
+    let unflushed = '';
+    for (const [rel, dir] of output.dirs) {
+      for (const name of dir.names) {
+        if (!changes.write.has(`${rel}/${name}`)) continue;
+        const p = step(`${rel}/${name}`);
+        plan.push(p);
+        folder(p.full);
+        writeDurably(p.tmp!, dir.content(name), false);
+        unflushed = p.tmp!;
+      }
+    }
+    if (unflushed) spawnSync('sync', ['-f', unflushed], { stdio: 'ignore' });
+    for (const rel of changes.remove) plan.push(step(rel, true));
+    // Keep the old files: a hard link costs nothing and makes undoing a rename possible.
+    for (const p of plan) {
       if (!existsSync(p.full)) continue;
       try {
         linkSync(p.full, p.old);
@@ -198,18 +256,12 @@ export function writeFiles(root: string, output: Output, ops: WriteOps = DEFAULT
     const done: Step[] = [];
     try {
       for (const p of plan) {
-        if (p.dir && existsSync(p.full)) {
-          ops.rename(p.full, p.old);
-          p.hadOld = true;
-        }
-        ops.rename(p.tmp, p.full);
+        if (p.tmp) ops.rename(p.tmp, p.full);
+        else unlinkSync(p.full);
         done.push(p);
       }
     } catch (e) {
-      const failed = plan[done.length];
-      if (failed?.dir && failed.hadOld && !existsSync(failed.full)) renameSync(failed.old, failed.full);
       for (const p of done.reverse()) {
-        if (p.dir) rmSync(p.full, { recursive: true, force: true });
         if (p.hadOld) renameSync(p.old, p.full);
         else rmSync(p.full, { force: true });
       }
@@ -217,32 +269,20 @@ export function writeFiles(root: string, output: Output, ops: WriteOps = DEFAULT
     }
   } finally {
     for (const p of plan) {
-      rmSync(p.tmp, { recursive: true, force: true });
-      rmSync(p.old, { recursive: true, force: true });
+      if (p.tmp) rmSync(p.tmp, { force: true });
+      rmSync(p.old, { force: true });
     }
   }
+  // A nested image's folder that no file is left in.
+  for (const rel of changes.remove) removeEmptyParents(dirname(join(root, rel)), root);
 }
 
-/**
- * A new directory with `entries`, each file written in full, then flushed
- * all at once: one fsync per file costs seconds for 10,000 files, one
- * syncfs (`sync -f`, GNU coreutils) milliseconds. Where `sync -f` is
- * missing the files are not flushed before the rename; what a power loss
- * could then leave (short files) makes make fail, never lie, and
- * `npm run generate -- --check` names it.
- */
-function writeDir(dir: string, entries: Iterable<[string, string]>): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const made = new Set<string>([dir]);
-  for (const [rel, content] of entries) {
-    const path = join(dir, rel);
-    const parent = dirname(path);
-    if (!made.has(parent)) {
-      mkdirSync(parent, { recursive: true });
-      made.add(parent);
+function removeEmptyParents(dir: string, root: string): void {
+  for (let d = dir; d.startsWith(`${root}/generated/`); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): stop here
     }
-    writeDurably(path, content, false);
   }
-  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
 }

@@ -66,9 +66,9 @@ export function snapshot(dir: string): Record<string, string> {
 }
 
 /** Every output file of a generate() result, generated/rules/ included, by path relative to the root. */
-export function outputsOf(result: { files: ReadonlyMap<string, string>; dirs: ReadonlyMap<string, () => Iterable<[string, string]>> }): Map<string, string> {
+export function outputsOf(result: { files: ReadonlyMap<string, string>; dirs: ReadonlyMap<string, { names: readonly string[]; content(name: string): string }> }): Map<string, string> {
   const out = new Map(result.files);
-  for (const [dir, entries] of result.dirs) for (const [rel, content] of entries()) out.set(`${dir}/${rel}`, content);
+  for (const [dir, d] of result.dirs) for (const name of d.names) out.set(`${dir}/${name}`, d.content(name));
   return out;
 }
 

@@ -4,7 +4,7 @@
 // or interrupted write leaves the previous output and no scratch files.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,7 +144,7 @@ describe('atomic writes', () => {
         renameSync(from, to);
       },
     };
-    expect(() => writeFiles(root, result, failSecond)).toThrow(/EIO/);
+    expect(() => writeFiles(root, result, undefined, failSecond)).toThrow(/EIO/);
     expect(calls).toBe(2); // the first file had been replaced, and was put back
     expect(snapshot(join(root, 'generated'))).toEqual(before);
     // The next run writes everything.
@@ -173,6 +173,46 @@ describe('atomic writes', () => {
     const r = runMain(root);
     expect(r.status).toBe(1);
     expect(existsSync(join(root, 'generated'))).toBe(false);
+  });
+
+  it('writes only the rules files that changed, and removes those of images that are gone', () => {
+    const root = makeTree({ 'images/a/Dockerfile': 'FROM scratch\n', 'images/b/Dockerfile': 'FROM scratch\n', 'images/g/n/Dockerfile': 'FROM scratch\n' }, 'mkimages-incr-');
+    roots.push(root);
+    expect(runMain(root).status).toBe(0);
+    const ino = (rel: string) => statSync(join(root, 'generated/rules', rel)).ino;
+    const before = { a: ino('a.mk'), b: ino('b.mk') };
+    writeTree(root, { 'images/a/VERSION': '2.0\n' });
+    rmSync(join(root, 'images/g'), { recursive: true });
+    expect(runMain(root, '--check').stderr).toContain('  generated/rules/\n');
+    const r = runMain(root);
+    expect(r.status, r.stderr).toBe(0);
+    expect(ino('b.mk')).toBe(before.b); // untouched
+    expect(ino('a.mk')).not.toBe(before.a);
+    expect(readFileSync(join(root, 'generated/rules/a.mk'), 'utf8')).toContain('a_TAG       := 2.0\n');
+    expect(existsSync(join(root, 'generated/rules/g'))).toBe(false);
+    expect(Object.keys(snapshot(join(root, 'generated/rules')))).toEqual(['a.mk', 'b.mk']);
+    expect(runMain(root, '--check').status).toBe(0);
+  });
+
+  it('a failed rename puts back the rules files it changed and those it removed', () => {
+    const root = makeTree({ 'images/a/Dockerfile': 'FROM scratch\n', 'images/b/Dockerfile': 'FROM scratch\n', 'images/c/Dockerfile': 'FROM scratch\n' }, 'mkimages-incr-');
+    roots.push(root);
+    expect(runMain(root).status).toBe(0);
+    const before = snapshot(join(root, 'generated'));
+    writeTree(root, { 'images/a/VERSION': '2.0\n' });
+    rmSync(join(root, 'images/c'), { recursive: true });
+    const result = generate(root);
+    let calls = 0;
+    const failLast = {
+      rename(from: string, to: string) {
+        if (to.endsWith('/rules/a.mk')) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        calls++;
+        renameSync(from, to);
+      },
+    };
+    expect(() => writeFiles(root, result, undefined, failLast)).toThrow(/EIO/);
+    expect(calls).toBeGreaterThan(0);
+    expect(snapshot(join(root, 'generated'))).toEqual(before);
   });
 
   it('--check writes nothing and names the stale files', () => {
