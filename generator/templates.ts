@@ -6,27 +6,30 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PACKAGE_ROOT, TEMPLATE_DIR } from './paths.js';
+import { compileTemplates, type TemplateSources } from './render/compile-template.js';
 
 export type Template = (context: unknown) => string;
 interface Environment {
   create(): Environment;
   registerPartial(name: string, partial: unknown): void;
-  template(spec: unknown): Template;
   compile(source: string, options: unknown): Template;
 }
-interface Sources {
+interface Config {
   templates: { main: string; rules: string };
   partials: string[];
   options: unknown;
 }
 interface Precompiled {
   sourceHash: string;
-  partials: Record<string, unknown>;
-  templates: Record<'main' | 'rules', unknown>;
+  main: Template;
+  rules: Template;
 }
 
 const require = createRequire(import.meta.url);
 const PRECOMPILED = join(PACKAGE_ROOT, 'dist', 'templates.cjs');
+// Part of the source hash: a dist/templates.cjs of another format (Handlebars'
+// precompiled specs, before) is stale whatever its templates.
+const FORMAT = 'mkimages compile-template 1';
 let compiled: Templates | undefined;
 
 export interface Templates {
@@ -37,29 +40,41 @@ export interface Templates {
   script: string;
 }
 
+/** templates/templates.json with the text of every template it names. */
+export function readTemplateSources(): { config: Config; sources: TemplateSources; sourceHash: string } {
+  const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
+  const config = JSON.parse(read('templates.json')) as Config;
+  const names = [...config.partials, ...Object.values(config.templates)].sort();
+  const files = Object.fromEntries(names.map((n) => [n, read(n)]));
+  const sources = { files, templates: config.templates, partials: config.partials, options: config.options as Record<string, unknown> };
+  return { config, sources, sourceHash: hashSources(sources) };
+}
+
+/** What dist/templates.cjs records: the templates (and options) it was compiled from. */
+function hashSources(sources: TemplateSources): string {
+  const hash = createHash('sha256').update(`${FORMAT}\0${JSON.stringify([sources.templates, sources.partials, sources.options])}\0`);
+  for (const name of Object.keys(sources.files).sort()) hash.update(`${name}\0${sources.files[name]}\0`);
+  return hash.digest('hex');
+}
+
 /**
- * A private Handlebars environment with the templates: precompiled by the
- * build when dist/templates.cjs matches the sources (only the small runtime
- * is loaded), else compiled here. Both give the same output.
+ * The templates as plain functions (generator/render/compile-template.ts):
+ * compiled by the build into dist/templates.cjs when that matches the
+ * sources, else compiled here. `usePrecompiled = false` gives them rendered
+ * by Handlebars itself instead, the reference the compiled ones are tested
+ * against.
  */
 export function loadTemplates(usePrecompiled = true): Templates {
   if (compiled && usePrecompiled) return compiled;
-  const read = (name: string) => readFileSync(join(TEMPLATE_DIR, name), 'utf8');
-  const sources = JSON.parse(read('templates.json')) as Sources;
-  const hash = createHash('sha256');
-  for (const name of [...sources.partials, ...Object.values(sources.templates)].sort()) hash.update(`${name}\0${read(name)}\0`);
-  const precompiled = existsSync(PRECOMPILED) ? (require(PRECOMPILED) as Precompiled) : undefined;
-  if (usePrecompiled && precompiled?.sourceHash === hash.digest('hex')) {
-    const hb = (require('handlebars/runtime') as { default: Environment }).default.create();
-    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), hb.template(precompiled.partials[p]));
-    compiled = { main: hb.template(precompiled.templates.main), rules: hb.template(precompiled.templates.rules), script: read('mkimages.sh') };
-  } else {
+  const { config, sources, sourceHash } = readTemplateSources();
+  const script = readFileSync(join(TEMPLATE_DIR, 'mkimages.sh'), 'utf8');
+  if (!usePrecompiled) {
     const hb = (require('handlebars') as Environment).create();
-    for (const p of sources.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), read(p));
-    const runtime = { main: hb.compile(read(sources.templates.main), sources.options), rules: hb.compile(read(sources.templates.rules), sources.options), script: read('mkimages.sh') };
-    if (!usePrecompiled) return runtime;
-    compiled = runtime;
+    for (const p of config.partials) hb.registerPartial(p.replace(/\.mk\.hbs$/, ''), sources.files[p]);
+    return { main: hb.compile(sources.files[config.templates.main], config.options), rules: hb.compile(sources.files[config.templates.rules], config.options), script };
   }
+  const precompiled = existsSync(PRECOMPILED) ? (require(PRECOMPILED) as Precompiled) : undefined;
+  const fns = precompiled?.sourceHash === sourceHash ? precompiled : (compileTemplates(sources) as unknown as Precompiled);
+  compiled = { main: fns.main, rules: fns.rules, script };
   return compiled;
 }
-
