@@ -66,9 +66,9 @@ export async function timeStages(root: string): Promise<StageTimes> {
   const model = buildModel(tree, diags);
   mark('buildModel');
   if (diags.hasErrors) throw new Error(`the synthetic tree has errors: ${JSON.stringify(diags.sorted().slice(0, 3))}`);
-  // The first call compiles the Handlebars templates (then cached): with one image, that is nearly all it does.
+  // The first call loads the compiled templates (dist/templates.cjs, then cached): with one image, that is nearly all it does.
   renderMakefile({ ...model, images: model.images.slice(0, 1), groups: new Map() }, loadTemplates());
-  mark('template compile (1-image render)');
+  mark('template load (1-image render)');
   const mk = renderMakefile(model, loadTemplates());
   mark('renderMakefile (compiled)');
   const json = renderCatalog(model);
