@@ -173,16 +173,34 @@ function* pieces(content: string): Generator<string> {
 
 // Written piece by piece: writeSync(fd, string) would first encode the
 // whole string into one more buffer (tens of MB for 10,000 images).
-function writeDurably(path: string, content: string, flush = true): void {
+function writeWhole(path: string, content: string): void {
   const fd = openSync(path, 'w', 0o666);
   try {
     for (const piece of pieces(content)) {
       const bytes = Buffer.from(piece, 'utf8');
       for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
     }
-    if (flush) fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The new files reach the disk before any is renamed into place: all at once
+ * with one syncfs (`sync -f`, GNU coreutils 8.24+) rather than an fsync
+ * each, which costs seconds for 10,000 rules files; one fsync per file
+ * where `sync -f` is missing.
+ */
+function flush(paths: string[]): void {
+  if (paths.length === 0) return;
+  if (spawnSync('sync', ['-f', paths[0]], { stdio: 'ignore' }).status === 0) return;
+  for (const path of paths) {
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -194,6 +212,8 @@ interface Step {
   /** Where the old file is kept until every rename is done. */
   old: string;
   hadOld: boolean;
+  /** Renamed into place (or removed). */
+  placed: boolean;
 }
 
 /**
@@ -204,7 +224,7 @@ export function writeFiles(root: string, output: Output, changes: Changes = find
   const scratch = (full: string, kind: string) => join(dirname(full), `.${basename(full)}.${process.pid}.${kind}`);
   const step = (rel: string, removed = false): Step => {
     const full = join(root, rel);
-    return { full, tmp: removed ? undefined : scratch(full, 'tmp'), old: scratch(full, 'old'), hadOld: false };
+    return { full, tmp: removed ? undefined : scratch(full, 'tmp'), old: scratch(full, 'old'), hadOld: false, placed: false };
   };
   const plan: Step[] = [];
   const made = new Set<string>();
@@ -217,38 +237,26 @@ export function writeFiles(root: string, output: Output, changes: Changes = find
   try {
     const dirs = new Set([...output.files.keys(), ...changes.write, ...changes.remove].map((rel) => dirname(join(root, rel))));
     removeLeftovers(dirs);
-    for (const [rel, content] of output.files) {
-      if (!changes.write.has(rel)) continue;
+    const write = (rel: string, content: string) => {
       const p = step(rel);
       plan.push(p);
       folder(p.full);
-      writeDurably(p.tmp!, content);
-    }
-    // The rules files are flushed all at once (syncfs, `sync -f` of GNU
-    // coreutils) rather than one fsync each, which costs seconds for 10,000.
-    // Where `sync -f` is missing they are renamed unflushed: what a power loss
-    // could then leave (short files) makes make fail, never lie, and
-    // `npm run generate -- --check` names it.
-    let unflushed = '';
+      writeWhole(p.tmp!, content);
+    };
+    for (const [rel, content] of output.files) if (changes.write.has(rel)) write(rel, content);
     for (const [rel, dir] of output.dirs) {
-      for (const name of dir.names) {
-        if (!changes.write.has(`${rel}/${name}`)) continue;
-        const p = step(`${rel}/${name}`);
-        plan.push(p);
-        folder(p.full);
-        writeDurably(p.tmp!, dir.content(name), false);
-        unflushed = p.tmp!;
-      }
+      for (const name of dir.names) if (changes.write.has(`${rel}/${name}`)) write(`${rel}/${name}`, dir.content(name));
     }
-    if (unflushed) spawnSync('sync', ['-f', unflushed], { stdio: 'ignore' });
+    flush(plan.map((p) => p.tmp!));
     for (const rel of changes.remove) plan.push(step(rel, true));
     // Keep the old files: a hard link costs nothing and makes undoing a rename possible.
     for (const p of plan) {
-      if (!existsSync(p.full)) continue;
       try {
         linkSync(p.full, p.old);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EXDEV' && (e as NodeJS.ErrnoException).code !== 'ENOTSUP') throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue; // a new file
+        if (code !== 'EXDEV' && code !== 'ENOTSUP' && code !== 'EPERM') throw e;
         copyFileSync(p.full, p.old);
       }
       p.hadOld = true;
@@ -258,19 +266,21 @@ export function writeFiles(root: string, output: Output, changes: Changes = find
       for (const p of plan) {
         if (p.tmp) ops.rename(p.tmp, p.full);
         else unlinkSync(p.full);
+        p.placed = true;
         done.push(p);
       }
     } catch (e) {
       for (const p of done.reverse()) {
         if (p.hadOld) renameSync(p.old, p.full);
         else rmSync(p.full, { force: true });
+        p.hadOld = false;
       }
       throw e;
     }
   } finally {
     for (const p of plan) {
-      if (p.tmp) rmSync(p.tmp, { force: true });
-      rmSync(p.old, { force: true });
+      if (p.tmp && !p.placed) rmSync(p.tmp, { force: true });
+      if (p.hadOld) rmSync(p.old, { force: true });
     }
   }
   // A nested image's folder that no file is left in.
