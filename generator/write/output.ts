@@ -251,11 +251,11 @@ export function writeFiles(root: string, output: Output, changes: Changes = find
     for (const rel of changes.remove) plan.push(step(rel, true));
     // Keep the old files: a hard link costs nothing and makes undoing a rename possible.
     for (const p of plan) {
+      if (!existsSync(p.full)) continue; // a new file (no exception thrown per file: that costs more)
       try {
         linkSync(p.full, p.old);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue; // a new file
         if (code !== 'EXDEV' && code !== 'ENOTSUP' && code !== 'EPERM') throw e;
         copyFileSync(p.full, p.old);
       }
