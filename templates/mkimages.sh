@@ -75,8 +75,11 @@ insecure() {
 tls() { if insecure "$1"; then echo --tls-verify=false; fi; }
 
 # not_found ERRFILE: the registry answered that the reference does not exist.
+# The client's complaint says the registry answered "no such tag" (not that
+# it did not answer). Words, not bare numbers: a port, a digest or a tag in
+# the message may hold 404.
 not_found() {
-  grep -Eqi 'not found|manifest unknown|name unknown|no such manifest|MANIFEST_UNKNOWN|NAME_UNKNOWN|404' "$1"
+  grep -Eqi '(^|[^[:alnum:]_])(not found|manifest unknown|name unknown|no such manifest|manifest_unknown|name_unknown)([^[:alnum:]_]|$)|status( code)?:? 404([^[:alnum:]]|$)' "$1"
 }
 
 # raw TOOL DOCKER REF ERR: the manifest (or index) of REF, byte for byte.

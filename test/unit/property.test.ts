@@ -285,8 +285,11 @@ describe('names, versions, aliases, base image references and groups', () => {
           expect(canariesIn(root)).toEqual([]);
           const catalog = JSON.parse(readFileSync(join(root, 'generated/images.json'), 'utf8')) as { images: Array<{ name: string; publishedName: string; tag: string }> };
           const img = catalog.images.find((i) => i.name === name)!;
-          expect(img.publishedName).toBe(alias ?? name);
-          if (version !== undefined) expect(img.tag).toBe(version);
+          // VERSION and ALIAS hold one value on one line: blank lines and the
+          // whitespace around the value are not part of it.
+          const oneLine = (v: string) => v.split('\n').map((t) => t.replace(/\r$/, '').trim()).filter(Boolean)[0];
+          expect(img.publishedName).toBe(alias !== undefined ? oneLine(alias) : name);
+          if (version !== undefined) expect(img.tag).toBe(oneLine(version));
           expect(list.stdout.split('\n').filter(Boolean)).toContain(`127.0.0.1:5000/prop/${img.publishedName}:${img.tag}`);
           if (grp !== undefined) expectCleanMake(make(root, ['-n', `build-group-${grp}`]), `make -n build-group-${grp}`);
         },
