@@ -76,7 +76,6 @@ export async function timeStages(root: string): Promise<StageTimes> {
   mark('renderCatalog+Graph');
   const files = new Map([
     ['generated/images.mk', mk.main],
-    ['generated/images.sums', model.listing],
     ['generated/images.json', json],
     ['generated/images.md', md],
   ]);

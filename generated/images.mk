@@ -493,11 +493,15 @@ load-group-windows: $(addprefix load-,$(GROUP.windows))
 .PHONY: $(foreach g,$(GROUPS),build-group-$g push-group-$g load-group-$g) $(addprefix .mirror-out-,$(PROMOTED))
 
 # ---------------------------------------------------------------------------
-# The rules of each image are in generated/rules/<image>.mk. A make call
-# reads those of the images its goals name, with the in-tree images they
-# are built from, and no others (list-all-images and help read none).
+# The rules of the images are in generated/rules/<file>.mk, a file for the
+# images RULES.<file> names. A make call reads the files of the images its
+# goals name, with the in-tree images they are built from, and no others
+# (list-all-images and help read none).
 RULES_DIR    := $(MKIMAGES_ROOT)generated/rules
-rules-of      = $(patsubst %,$(RULES_DIR)/%.mk,$1)
+RULES_FILES  := all
+RULES.all := busybox dockerhub/busybox dockerhub/httpd dockerhub/nginx httpd httpd-new kitten nautilus nginx nginx-new pause powershell-helper webserver windows-servercore-cache
+# $(call rules-of,IMAGES): the rules files that hold IMAGES.
+rules-of      = $(foreach f,$(RULES_FILES),$(if $(filter $1,$(RULES.$f)),$(RULES_DIR)/$f.mk))
 GOALS        := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
 goal-name     = $(patsubst push-%,%,$(patsubst adopt-%,%,$(patsubst load-%,%,$(patsubst save-%,%,$(patsubst rebuild-%,%,$(patsubst build-%,%,$(patsubst mirror-%,%,$(patsubst verify-%,%,$(patsubst help-%,%,$1)))))))))
 # $(call goal-images,GOALS): the images GOALS name.
@@ -505,18 +509,22 @@ goal-images   = $(foreach n,$(foreach g,$1,$(call goal-name,$g)),$(if $(filter a
 GOAL_IMAGES  := $(sort $(call goal-images,$(filter-out list-all-images help,$(GOALS))))
 # (A rule with an empty recipe for each file read: make does not look for a
 # way to remake it, so no pattern rule below ever applies to one.)
-$(call rules-of,$(GOAL_IMAGES)): ;
-include $(call rules-of,$(GOAL_IMAGES))
+RULES_READ   := $(call rules-of,$(GOAL_IMAGES))
+$(RULES_READ): ;
+include $(RULES_READ)
 RULE_IMAGES  := $(call closure,$(GOAL_IMAGES))
-$(call rules-of,$(filter-out $(GOAL_IMAGES),$(RULE_IMAGES))): ;
-include $(call rules-of,$(filter-out $(GOAL_IMAGES),$(RULE_IMAGES)))
+RULES_MORE   := $(filter-out $(RULES_READ),$(call rules-of,$(RULE_IMAGES)))
+$(RULES_MORE): ;
+include $(RULES_MORE)
+# Every image whose rules were read, the others of those files included.
+READ_IMAGES  := $(foreach f,$(RULES_READ) $(RULES_MORE),$(RULES.$(basename $(notdir $f))))
 
 # Declared for the images read, in a few long lines: GNU make appends every
 # .PHONY line to one list, so one line per image would make reading quadratic.
-RULE_BUILT   := $(filter-out $(MIRRORS),$(RULE_IMAGES))
-.PHONY: $(foreach t,build push load save help,$(addprefix $t-,$(RULE_IMAGES))) $(addprefix mirror-,$(filter $(MIRRORS),$(RULE_IMAGES)))
-.PHONY: $(foreach t,rebuild adopt verify .list .content .sign .pull,$(addprefix $t-,$(RULE_BUILT))) $(addprefix verify-,$(filter $(PROMOTED),$(filter $(MIRRORS),$(RULE_IMAGES))))
-.PHONY: $(foreach i,$(RULE_BUILT),$(addprefix build-$i-,$($i_PLATFORMS)) $(addprefix .build-$i-,$($i_PLATFORMS)) $(addprefix .publish-$i-,$($i_PLATFORMS)))
+READ_BUILT   := $(filter-out $(MIRRORS),$(READ_IMAGES))
+.PHONY: $(foreach t,build push load save help,$(addprefix $t-,$(READ_IMAGES))) $(addprefix mirror-,$(filter $(MIRRORS),$(READ_IMAGES)))
+.PHONY: $(foreach t,rebuild adopt verify .list .content .sign .pull,$(addprefix $t-,$(READ_BUILT))) $(addprefix verify-,$(filter $(PROMOTED),$(filter $(MIRRORS),$(READ_IMAGES))))
+.PHONY: $(foreach i,$(READ_BUILT),$(addprefix build-$i-,$($i_PLATFORMS)) $(addprefix .build-$i-,$($i_PLATFORMS)) $(addprefix .publish-$i-,$($i_PLATFORMS)))
 
 # A target of an image whose rules this make did not read (a prerequisite of
 # a rule of your Makefile, not a goal on the command line) is made by a

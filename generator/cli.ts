@@ -81,7 +81,9 @@ export function main(argv: string[], io: Io = PROCESS_IO): number {
       return 1;
     }
   }
-  io.stdout(`mkimages: ${result.model?.images.length ?? 0} image(s); ${stale.length === 0 ? 'generated/ is up to date' : `wrote ${stale.join(', ')}`}\n`);
+  const wrote = stale.filter((f) => !changes.retired.includes(f));
+  const did = [...(wrote.length > 0 ? [`wrote ${wrote.join(', ')}`] : []), ...(changes.retired.length > 0 ? [`removed ${changes.retired.join(', ')}`] : [])];
+  io.stdout(`mkimages: ${result.model?.images.length ?? 0} image(s); ${did.length === 0 ? 'generated/ is up to date' : did.join('; ')}\n`);
   return 0;
 }
 

@@ -22,6 +22,9 @@ export interface Generated extends Output {
 
 export const OUTPUT_DIR = 'generated';
 
+/** What earlier versions wrote to generated/ and this one does not: removed where found. */
+export const RETIRED = [`${OUTPUT_DIR}/images.sums`];
+
 export interface GenerateOptions {
   /** The images dir relative to root, checked by checkImagesDir (default `images`). */
   imagesDir?: string;
@@ -37,9 +40,8 @@ export function generate(root: string, options: GenerateOptions = {}): Generated
   const files = new Map<string, string>([
     [`${OUTPUT_DIR}/images.mk`, makefile.main],
     [`${OUTPUT_DIR}/mkimages.sh`, makefile.script],
-    [`${OUTPUT_DIR}/images.sums`, model.listing],
     [`${OUTPUT_DIR}/images.json`, renderCatalog(model)],
     [`${OUTPUT_DIR}/images.md`, renderGraph(model)],
   ]);
-  return { files, dirs: new Map([[`${OUTPUT_DIR}/rules`, makefile.rules]]), diagnostics: diags.sorted(), model };
+  return { files, dirs: new Map([[`${OUTPUT_DIR}/rules`, makefile.rules]]), retired: RETIRED, diagnostics: diags.sorted(), model };
 }

@@ -34,7 +34,7 @@ let compiled: Templates | undefined;
 
 export interface Templates {
   main: Template;
-  /** generated/rules/<image>.mk: the rules of one image. */
+  /** generated/rules/<key>.mk: the rules of the images of one rules file. */
   rules: Template;
   /** generated/mkimages.sh, the same for every tree. */
   script: string;

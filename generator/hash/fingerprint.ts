@@ -21,10 +21,6 @@
 // counts; permissions other than the owner's x bit, times and owners do not
 // (Docker's context and the content hash do not depend on them either).
 //
-// - listingCommand(imagesDir): the whole images dir, the x/f/d/l records'
-//   PATH relative to it (find's %P) and the sums' PATH `<imagesDir>/…`.
-//   Model.listing; staleAwk(imagesDir) maps a differing record to the image
-//   folders above it.
 // - folderListingCommand(dir, pruneDirs): one folder (or one file) and
 //   everything below it except pruneDirs, every PATH as find prints it from
 //   the start point `dir` (find's %p). Image.sums is this run in the images
@@ -53,49 +49,6 @@ function typeRecord(e: TreeEntry, path: string): string {
 function joinRecords(records: string[]): string {
   sortStringsByBytes(records);
   return records.length === 0 ? '' : `${records.join('\0')}\0`;
-}
-
-/**
- * Prints the listing of the whole images dir, run from the repository root.
- * `imagesDir` is relative to the root and spelt with characters the shell
- * takes literally (scan/tree.ts checkImagesDir).
- */
-export function listingCommand(imagesDir: string): string {
-  return (
-    `{ find ${imagesDir} -mindepth 1 \\( -type f -perm -u=x -printf 'x %P\\0' \\) -o \\( -type f -printf 'f %P\\0' \\) -o -printf '%y %P -> %l\\0';` +
-    ` find ${imagesDir} -type f -print0 | xargs -0r sha256sum -z --; } | LC_ALL=C sort -z`
-  );
-}
-
-/**
- * An awk program that reads `comm -z -3` output of two listings of the
- * images dir (NUL-separated records, made newline-separated by tr) and
- * prints the image folders each differing record lies in: every prefix of
- * its path, relative to the images dir. A name holding a line break is cut
- * at it, but the folders above it (image names have no line break) stay
- * whole. `.all` stands for every image (<imagesDir>/mkimages.yaml changed).
- * The program holds `$`: make needs it written `$$`.
- */
-export function staleAwk(imagesDir: string): string {
-  const prefix = `${imagesDir}/`.replace(/[./]/g, (c) => `\\${c}`);
-  return [
-    '{ sub(/^\\t/, "");',
-    '  if (substr($0, 2, 1) == " ") { t = substr($0, 1, 1); p = substr($0, 3); if (t != "f" && t != "x") { i = index(p, " -> "); if (i) p = substr(p, 1, i - 1) } }',
-    `  else { p = substr($0, 67); sub(/^${prefix}/, "", p) }`,
-    '  if (p == "mkimages.yaml") { print ".all"; next }',
-    '  n = split(p, parts, "/"); a = "";',
-    '  for (j = 1; j <= n; j++) { a = (j == 1 ? parts[1] : a "/" parts[j]); if (a !~ / /) print a } }',
-  ].join(' ');
-}
-
-/** The listing of the images dir (entries with paths relative to it), exactly as listingCommand(imagesDir) prints it. */
-export function listTree(entries: readonly TreeEntry[], imagesDir: string): string {
-  const records: string[] = [];
-  for (const e of entries) {
-    records.push(typeRecord(e, e.path));
-    if (e.kind === 'file') records.push(`${e.digest ?? ''}  ${imagesDir}/${e.path}`);
-  }
-  return joinRecords(records);
 }
 
 /**

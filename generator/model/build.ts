@@ -6,7 +6,7 @@
 // reports every problem.
 
 import { Diagnostics } from '../diagnostics.js';
-import { listEntries, listImageFolders, listTree } from '../hash/fingerprint.js';
+import { listEntries, listImageFolders } from '../hash/fingerprint.js';
 import { loadSchemas, type Schemas } from '../schemas.js';
 import { compareBytes, type RawTree } from '../scan/tree.js';
 import { buildGraph, indexImages } from './graph.js';
@@ -24,7 +24,7 @@ export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas =
   const settings = readSettings(tree, schemas, diags);
   if (!tree.exists) {
     diags.error(tree.imagesDir, undefined, `not found, expected a folder ${tree.imagesDir}/ with one folder per image`);
-    return { settings, images: [], groups: new Map(), listing: '', settingsSums: '' };
+    return { settings, images: [], groups: new Map(), settingsSums: '' };
   }
   for (const p of tree.problems ?? []) diags.error(`${tree.imagesDir}/${p.path}`, undefined, p.message);
 
@@ -57,7 +57,6 @@ export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas =
     settings,
     images,
     groups: new Map([...groups].sort((a, b) => compareBytes(a[0], b[0]))),
-    listing: listTree(tree.entries, tree.imagesDir),
     settingsSums: settingsEntry ? listEntries([settingsEntry], (e) => e.path) : '',
   };
 }

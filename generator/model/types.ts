@@ -102,8 +102,6 @@ export interface Model {
   images: Image[];
   /** Group name → member image names, sorted. */
   groups: Map<string, string[]>;
-  /** Every entry under the images dir as listingCommand(imagesDir) prints it, to tell which folders changed (hash/fingerprint.ts). */
-  listing: string;
   /** The settings file's listing as `cd <root>/<imagesDir> && folderListingCommand('mkimages.yaml')` prints it; "" without one. */
   settingsSums: string;
 }

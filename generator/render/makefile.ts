@@ -3,6 +3,7 @@
 // templates themselves are read at the edge (generator/templates.ts).
 
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash/sha256.js';
 import { REGISTRY_TOKEN } from '../parse/baseimage.js';
 import type { Image, Model } from '../model/types.js';
 import type { Templates } from '../templates.js';
@@ -156,6 +157,27 @@ function gvisorAliasesOf(model: Model): Array<{ alias: string; names: string; si
   return out;
 }
 
+/**
+ * The rules files: the images spread by the first hex digits of the sha256
+ * of their names, so a file holds about 100 images at most whatever the
+ * tree's size, and adding or removing an image rewrites one file. One file
+ * (`all.mk`) up to 64 images; 16 (`0.mk` … `f.mk`) up to 2,048; 256 up to
+ * 32,768; 4,096 beyond. A make call reads the files of the images it needs:
+ * tens of KB, where reading every rule of 10,000 images took 25 s.
+ */
+export function rulesFilesOf(images: readonly Image[]): Array<{ key: string; images: Image[] }> {
+  const n = images.length;
+  const digits = n <= 64 ? 0 : n <= 2048 ? 1 : n <= 32768 ? 2 : 3;
+  const files = new Map<string, Image[]>();
+  for (const img of images) {
+    const key = digits === 0 ? 'all' : sha256Hex(img.name).slice(0, digits);
+    const list = files.get(key);
+    if (list) list.push(img);
+    else files.set(key, [img]);
+  }
+  return [...files.keys()].sort().map((key) => ({ key, images: files.get(key)! }));
+}
+
 const DELEGATED = ['build', 'rebuild', 'push', 'load', 'save', 'adopt', 'mirror', 'verify', 'help'];
 
 /**
@@ -169,7 +191,7 @@ function delegatedPatternsOf(model: Model): string[] {
 }
 
 /** What the templates see. */
-export function viewOf(model: Model) {
+export function viewOf(model: Model, rulesFiles = rulesFilesOf(model.images)) {
   const keys = new Set<string>();
   for (const img of model.images) for (const p of img.platforms) keys.add(p.key);
   const groups = [...model.groups].map(([name, members]) => ({ name, members: members.join(' ') }));
@@ -189,6 +211,8 @@ export function viewOf(model: Model) {
     promotedImages: model.images.filter((i) => i.promote).map((i) => i.name).join(' '),
     promoted: model.images.filter((i) => i.promote).map((i) => ({ name: i.name, repo: i.publishedName, tag: i.tag })),
     delegatedPatterns: delegatedPatternsOf(model),
+    rulesFiles: rulesFiles.map((f) => ({ key: f.key, names: f.images.map((i) => i.name).join(' ') })),
+    rulesFileKeys: rulesFiles.map((f) => f.key).join(' '),
     groups,
     groupCount: groups.length,
     groupNames: groups.map((g) => g.name).join(' '),
@@ -203,7 +227,7 @@ export interface RenderedMakefile {
   /** generated/images.mk: settings, macros, aggregates, groups, the plan. */
   main: string;
   /**
-   * generated/rules/<image>.mk, one per image, by path below generated/rules/:
+   * generated/rules/<key>.mk (rulesFilesOf), by path below generated/rules/:
    * each rendered when asked for (compared or written), so the rules of
    * 10,000 images are never held in memory at once.
    */
@@ -216,10 +240,19 @@ export interface RenderedMakefile {
 export function renderMakefile(model: Model, t: Templates): RenderedMakefile {
   const imagesDir = imagesDirOf(model);
   const byName = new Map(model.images.map((i) => [i.name, i]));
-  const byFile = new Map(model.images.map((i) => [`${i.name}.mk`, i]));
+  const files = rulesFilesOf(model.images);
+  const byFile = new Map(files.map((f) => [`${f.key}.mk`, f.images]));
   const rules: OutputDir = {
     names: [...byFile.keys()],
-    content: (file) => t.rules({ ...imageView(byFile.get(file)!, byName), imagesDir }),
+    content: (file) => {
+      const images = byFile.get(file)!;
+      return t.rules({
+        imagesDir,
+        count: images.length === 1 ? '1 image' : `${images.length} images`,
+        names: images.map((i) => i.name).join(' '),
+        images: images.map((i) => ({ ...imageView(i, byName), imagesDir })),
+      });
+    },
   };
-  return { main: t.main(viewOf(model)), rules, script: t.script };
+  return { main: t.main(viewOf(model, files)), rules, script: t.script };
 }

@@ -33,6 +33,8 @@ export interface Output {
   files: ReadonlyMap<string, string>;
   /** Directories that hold exactly the files given (others in them are removed). */
   dirs: ReadonlyMap<string, OutputDir>;
+  /** Files an earlier version generated and this one does not: removed where found. */
+  retired?: readonly string[];
 }
 
 /** How generated/ differs from an Output. */
@@ -43,6 +45,8 @@ export interface Changes {
   remove: string[];
   /** What to name in messages, sorted: the files, and each directory (`generated/rules/`) with a change. */
   stale: string[];
+  /** The retired files found (in `remove` and `stale` too). */
+  retired: string[];
 }
 
 /** How generated/ under root differs from `output`; reads, never writes. */
@@ -50,6 +54,7 @@ export function findChanges(root: string, output: Output): Changes {
   const write = new Set<string>();
   const remove: string[] = [];
   const stale: string[] = [];
+  const retired: string[] = [];
   for (const [rel, content] of output.files) {
     if (!isSame(join(root, rel), content)) {
       write.add(rel);
@@ -72,7 +77,13 @@ export function findChanges(root: string, output: Output): Changes {
     }
     if (changed) stale.push(`${rel}/`);
   }
-  return { write, remove: remove.sort(), stale: stale.sort() };
+  for (const rel of output.retired ?? []) {
+    if (!existsSync(join(root, rel))) continue;
+    remove.push(rel);
+    stale.push(rel);
+    retired.push(rel);
+  }
+  return { write, remove: remove.sort(), stale: stale.sort(), retired };
 }
 
 /** The files and directories (`generated/rules/`) whose content differs from `output`. */

@@ -1,11 +1,12 @@
-// What one make call reads: the rules of the images its goals name and of
-// the images they are built from (generated/rules/<image>.mk), no others; a
+// What one make call reads: the rules files (generated/rules/<file>.mk) of
+// the images its goals name and of the images they are built from, no
+// others; a
 // target reached through a rule of the user's Makefile goes to a sub-make that
 // reads it; a name no image answers to fails. And the build times of every
 // image a plan builds come from one `git log`.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_DOCKER, makeTree, runCli, runMake } from '../support/tree.js';
@@ -13,13 +14,25 @@ import { FAKE_DOCKER, makeTree, runCli, runMake } from '../support/tree.js';
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
-const TREE = {
+const NAMED = {
   'images/base/Dockerfile': 'FROM scratch\n',
   'images/app/Dockerfile': 'ARG REGISTRY\nFROM $REGISTRY/base:latest\n',
   'images/other/Dockerfile': 'FROM scratch\n',
   'images/build-tools/Dockerfile': 'FROM scratch\n',
   'images/basic/alpine/Dockerfile': 'FROM scratch\n',
 };
+// 100 images: their rules are spread over 16 files.
+const TREE: Record<string, string> = { ...NAMED };
+for (let i = 0; i < 95; i++) TREE[`images/filler-${i}/Dockerfile`] = 'FROM scratch\n';
+
+/** The rules file of each image, as images.mk says (RULES.<file> := <images>). */
+function rulesFiles(root: string): Map<string, string> {
+  const of = new Map<string, string>();
+  for (const m of readFileSync(join(root, 'generated/images.mk'), 'utf8').matchAll(/^RULES\.(\S+) := (.*)$/gm)) {
+    for (const n of m[2].split(' ')) of.set(n, m[1]);
+  }
+  return of;
+}
 
 function generated(makefile = 'include generated/images.mk\n'): string {
   const root = makeTree(TREE, 'mkimages-reading-');
@@ -40,28 +53,40 @@ describe('one make call reads the rules its goals need', () => {
     root = generated();
   });
 
-  it('writes one rules file per image, named after it', () => {
-    for (const n of Object.keys(TREE).map((p) => p.slice('images/'.length, -'/Dockerfile'.length))) {
-      expect(readFileSync(join(root, 'generated/rules', `${n}.mk`), 'utf8')).toContain(`build-${n}:`);
+  it("writes each image's rules once, in the file images.mk names for it", () => {
+    const of = rulesFiles(root);
+    const names = Object.keys(TREE).map((p) => p.slice('images/'.length, -'/Dockerfile'.length));
+    expect([...of.keys()].sort()).toEqual([...names].sort());
+    expect(new Set(of.values()).size).toBe(16);
+    const files = readdirSync(join(root, 'generated/rules')).sort();
+    expect(files).toEqual([...new Set(of.values())].sort().map((f) => `${f}.mk`));
+    for (const n of names) {
+      const holding = files.filter((f) => readFileSync(join(root, 'generated/rules', f), 'utf8').includes(`\nbuild-${n}:\n`));
+      expect(holding, n).toEqual([`${of.get(n)}.mk`]);
     }
   });
 
-  it('does not read the rules of an image the goal does not touch', () => {
+  it('does not read the rules files of images the goal does not touch', () => {
     // A rules file make would choke on: only a make that reads it notices.
-    const other = join(root, 'generated/rules/other.mk');
-    const saved = readFileSync(other, 'utf8');
-    writeFileSync(other, 'this is not make syntax\n');
+    const of = rulesFiles(root);
+    const needed = new Set([of.get('app'), of.get('base')]);
+    const victim = [...of.keys()].find((n) => !needed.has(of.get(n)))!;
+    const file = join(root, 'generated/rules', `${of.get(victim)}.mk`);
+    const saved = readFileSync(file, 'utf8');
+    writeFileSync(file, 'this is not make syntax\n');
     try {
       const app = plan(root, 'build-app');
       expect(app.status, app.stderr).toBe(0);
       // The parent's rules are read: it is built first.
       expect(builds(app.stdout).map((l) => /-f (\S+)/.exec(l)![1])).toEqual(['images/base/Dockerfile', 'images/app/Dockerfile']);
       for (const goal of ['help', 'list-all-images', 'help-app']) expect(plan(root, goal).status).toBe(0);
-      const all = plan(root, 'build-all-images');
-      expect(all.status).not.toBe(0);
-      expect(all.stderr).toMatch(/other\.mk:1: \*\*\* missing separator/);
+      for (const goal of ['build-all-images', `build-${victim}`]) {
+        const r = plan(root, goal);
+        expect(r.status, goal).not.toBe(0);
+        expect(r.stderr, goal).toContain(`${of.get(victim)}.mk:1: *** missing separator`);
+      }
     } finally {
-      writeFileSync(other, saved);
+      writeFileSync(file, saved);
     }
   });
 

@@ -550,7 +550,7 @@ describe('warnings print the same way and do not fail', () => {
     const r = runMain(root);
     expect(r.stderr).toBe('images: warning: holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none\n');
     expect(r.status).toBe(0);
-    expect(readdirSync(join(root, 'generated')).sort()).toEqual(['images.json', 'images.md', 'images.mk', 'images.sums', 'mkimages.sh']);
+    expect(readdirSync(join(root, 'generated')).sort()).toEqual(['images.json', 'images.md', 'images.mk', 'mkimages.sh']);
   });
 
   it('a folder whose only Dockerfile has an unknown suffix is no image, with a warning', () => {

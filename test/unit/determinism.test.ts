@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from '../../generator/generate.js';
+import { rulesFilesOf } from '../../generator/render/makefile.js';
 import { writeFiles } from '../../generator/write/output.js';
 import { CLI, makeTree, outputsOf, removeTree, runMain, snapshot, writeTree, type Spec } from '../support/tree.js';
 
@@ -162,7 +163,7 @@ describe('atomic writes', () => {
     const before = snapshot(join(root, 'generated'));
     const r = runMain(root);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^mkimages: cannot write generated\/images\.json, generated\/images\.md, generated\/images\.mk, generated\/images\.sums, generated\/rules\/: .*; generated\/ was not changed\n$/);
+    expect(r.stderr).toMatch(/^mkimages: cannot write generated\/images\.json, generated\/images\.md, generated\/images\.mk, generated\/rules\/: .*; generated\/ was not changed\n$/);
     expect(snapshot(join(root, 'generated'))).toEqual(before);
     expect(readdirSync(join(root, 'generated')).filter((f) => f.startsWith('.'))).toEqual([]);
   });
@@ -175,37 +176,73 @@ describe('atomic writes', () => {
     expect(existsSync(join(root, 'generated'))).toBe(false);
   });
 
-  it('writes only the rules files that changed, and removes those of images that are gone', () => {
-    const root = makeTree({ 'images/a/Dockerfile': 'FROM scratch\n', 'images/b/Dockerfile': 'FROM scratch\n', 'images/g/n/Dockerfile': 'FROM scratch\n' }, 'mkimages-incr-');
+  /**
+   * A tree of 80 images (16 rules files), `changed` an image whose rules
+   * file holds others too, and `gone` the images of another rules file.
+   */
+  function bucketedTree(): { root: string; changed: string; changedFile: string; gone: string[]; goneFile: string } {
+    const spec: Spec = { 'images/g/n/Dockerfile': 'FROM scratch\n' };
+    for (let i = 0; i < 79; i++) spec[`images/i${i}/Dockerfile`] = 'FROM scratch\n';
+    const root = makeTree(spec, 'mkimages-incr-');
     roots.push(root);
     expect(runMain(root).status).toBe(0);
+    const files = rulesFilesOf(generate(root).model!.images).map((f) => ({ file: `${f.key}.mk`, names: f.images.map((i) => i.name) }));
+    expect(files.length).toBe(16);
+    const withNested = files.find((f) => f.names.includes('g/n'))!;
+    const other = files.find((f) => f !== withNested && f.names.length > 1)!;
+    return { root, changed: other.names[0], changedFile: other.file, gone: withNested.names, goneFile: withNested.file };
+  }
+
+  it('writes only the rules files that changed, and removes those that hold no image any more', () => {
+    const { root, changed, changedFile, gone, goneFile } = bucketedTree();
     const ino = (rel: string) => statSync(join(root, 'generated/rules', rel)).ino;
-    const before = { a: ino('a.mk'), b: ino('b.mk') };
-    writeTree(root, { 'images/a/VERSION': '2.0\n' });
-    rmSync(join(root, 'images/g'), { recursive: true });
+    const before = Object.fromEntries(readdirSync(join(root, 'generated/rules')).map((f) => [f, ino(f)]));
+    writeTree(root, { [`images/${changed}/VERSION`]: '2.0\n' });
+    for (const n of gone) rmSync(join(root, 'images', n.split('/')[0]), { recursive: true, force: true });
     expect(runMain(root, '--check').stderr).toContain('  generated/rules/\n');
     const r = runMain(root);
     expect(r.status, r.stderr).toBe(0);
-    expect(ino('b.mk')).toBe(before.b); // untouched
-    expect(ino('a.mk')).not.toBe(before.a);
-    expect(readFileSync(join(root, 'generated/rules/a.mk'), 'utf8')).toContain('a_TAG       := 2.0\n');
-    expect(existsSync(join(root, 'generated/rules/g'))).toBe(false);
-    expect(Object.keys(snapshot(join(root, 'generated/rules')))).toEqual(['a.mk', 'b.mk']);
+    const after = readdirSync(join(root, 'generated/rules')).sort();
+    expect(after).toEqual(Object.keys(before).filter((f) => f !== goneFile).sort());
+    for (const f of after) {
+      if (f === changedFile) expect(ino(f), f).not.toBe(before[f]);
+      else expect(ino(f), f).toBe(before[f]); // untouched
+    }
+    expect(readFileSync(join(root, 'generated/rules', changedFile), 'utf8')).toContain(`${changed}_TAG       := 2.0\n`);
+    expect(runMain(root, '--check').status).toBe(0);
+  });
+
+  it('a tree that shrinks to 64 images has one rules file, and the others are removed', () => {
+    const { root } = bucketedTree();
+    for (let i = 63; i < 79; i++) rmSync(join(root, `images/i${i}`), { recursive: true });
+    expect(runMain(root).status).toBe(0);
+    expect(readdirSync(join(root, 'generated/rules'))).toEqual(['all.mk']);
+    expect(readFileSync(join(root, 'generated/images.mk'), 'utf8')).toMatch(/^RULES_FILES  := all\nRULES\.all := g\/n i0 i1 /m);
+  });
+
+  it('removes generated/images.sums, which earlier versions wrote', () => {
+    const { root } = generatedRoot();
+    writeFileSync(join(root, 'generated/images.sums'), 'old\n');
+    const check = runMain(root, '--check');
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain('  generated/images.sums\n');
+    const r = runMain(root);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('mkimages: 1 image(s); removed generated/images.sums\n');
+    expect(existsSync(join(root, 'generated/images.sums'))).toBe(false);
     expect(runMain(root, '--check').status).toBe(0);
   });
 
   it('a failed rename puts back the rules files it changed and those it removed', () => {
-    const root = makeTree({ 'images/a/Dockerfile': 'FROM scratch\n', 'images/b/Dockerfile': 'FROM scratch\n', 'images/c/Dockerfile': 'FROM scratch\n' }, 'mkimages-incr-');
-    roots.push(root);
-    expect(runMain(root).status).toBe(0);
+    const { root, changed, changedFile, gone } = bucketedTree();
     const before = snapshot(join(root, 'generated'));
-    writeTree(root, { 'images/a/VERSION': '2.0\n' });
-    rmSync(join(root, 'images/c'), { recursive: true });
+    writeTree(root, { [`images/${changed}/VERSION`]: '2.0\n' });
+    for (const n of gone) rmSync(join(root, 'images', n.split('/')[0]), { recursive: true, force: true });
     const result = generate(root);
     let calls = 0;
     const failLast = {
       rename(from: string, to: string) {
-        if (to.endsWith('/rules/a.mk')) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        if (to.endsWith(`/rules/${changedFile}`)) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
         calls++;
         renameSync(from, to);
       },
@@ -220,7 +257,7 @@ describe('atomic writes', () => {
     writeTree(root, { 'images/a/VERSION': '2.0\n' });
     const r = runMain(root, '--check');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('mkimages: generated output is not up to date; run `npm run generate`:\n  generated/images.json\n  generated/images.md\n  generated/images.mk\n  generated/images.sums\n  generated/rules/\n');
+    expect(r.stderr).toBe('mkimages: generated output is not up to date; run `npm run generate`:\n  generated/images.json\n  generated/images.md\n  generated/images.mk\n  generated/rules/\n');
     expect(snapshot(join(root, 'generated'))).toEqual(before);
   });
 
@@ -233,7 +270,7 @@ describe('atomic writes', () => {
     writeTree(root, change);
     expect(runMain(root).status).toBe(0);
     const names = readdirSync(join(root, 'generated')).sort();
-    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'images.sums', 'mkimages.sh', 'rules']);
+    expect(names).toEqual(['.keep.me.1.tmp', 'README', 'images.json', 'images.md', 'images.mk', 'mkimages.sh', 'rules']);
   });
 
   it('an interrupted run leaves either the previous output or the new one, never a mix', async () => {

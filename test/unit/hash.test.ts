@@ -3,7 +3,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
-import { listingCommand } from '../../generator/hash/fingerprint.js';
+import { folderListingCommand } from '../../generator/hash/fingerprint.js';
 import { readIgnorePatterns } from '../../generator/hash/content.js';
 import { buildModel } from '../../generator/model/build.js';
 import type { Model } from '../../generator/model/types.js';
@@ -137,12 +137,18 @@ describe('the make-time freshness check', () => {
     'images/mkimages.yaml': 'defaultPlatforms: [linux/amd64]\n',
   };
 
-  it('the listing equals what the shell prints, for odd file names and links', () => {
+  it("each image's listing equals what the shell prints, for odd file names and links", () => {
     const { model, root, errors } = modelOf(odd);
     expect(errors).toEqual([]);
-    const out = spawnSync('sh', ['-c', listingCommand('images')], { cwd: root, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-    expect(out.stderr).toBe('');
-    expect(out.stdout).toBe(model.listing);
+    expect(model.images.map((i) => i.name)).toEqual(['group/nested', 'group/nested/inner', 'odd', 'plain']);
+    for (const img of model.images) {
+      const cmd = folderListingCommand(img.name, img.nestedImages);
+      const out = spawnSync('sh', ['-c', cmd], { cwd: join(root, 'images'), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+      expect(out.stderr).toBe('');
+      expect(out.stdout).toBe(img.sums);
+    }
+    expect(model.images[2].sums).toContain('\0f odd/line\nbreak\0');
+    expect(model.images[2].sums).toContain('\0l odd/outside -> /etc/passwd\0');
   });
 
   function staleAfter(change: (root: string) => void): string[] {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
-import { listingCommand } from '../../generator/hash/fingerprint.js';
+import { folderListingCommand } from '../../generator/hash/fingerprint.js';
 import { buildModel } from '../../generator/model/build.js';
 import { checkImagesDir, readTree } from '../../generator/scan/tree.js';
 import { makeTree, removeTree, runMain } from '../support/tree.js';
@@ -93,14 +93,15 @@ describe('--images-dir', () => {
     expect(r.stderr).toMatch(/^mkimages: --images-dir "\.\.\/elsewhere" is not below the repository root/);
   });
 
-  it('listingCommand(DIR) prints what the model lists, with sums under DIR/', () => {
+  it("an image's listing is what folderListingCommand prints in DIR", () => {
     const root = makeTree(TREE);
     roots.push(root);
     const model = buildModel(readTree(root, 'test/images'), new Diagnostics());
-    const out = spawnSync('sh', ['-c', listingCommand('test/images')], { cwd: root, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const img = model.images.find((i) => i.name === 'agnhost')!;
+    const out = spawnSync('sh', ['-c', folderListingCommand('agnhost', img.nestedImages)], { cwd: join(root, 'test/images'), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     expect(out.stderr).toBe('');
-    expect(out.stdout).toBe(model.listing);
-    expect(model.listing).toContain('  test/images/agnhost/run.sh\0');
-    expect(model.listing).toContain('\0x agnhost/run.sh\0');
+    expect(out.stdout).toBe(img.sums);
+    expect(img.sums).toContain('  agnhost/run.sh\0');
+    expect(img.sums).toContain('\0x agnhost/run.sh\0');
   });
 });
