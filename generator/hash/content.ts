@@ -89,8 +89,8 @@ export interface HashInput {
   version?: string;
   /** mkimages.yaml source, which every image carries as a label. */
   source?: string;
-  /** One context per distinct ignore file, keyed by that file's name (or ""). */
-  contexts: ReadonlyMap<string, readonly ContextEntry[]>;
+  /** The build-context lines: contextLines() of the contexts, one per distinct ignore file. */
+  contextLines: string;
   platforms: ReadonlyArray<{ key: string; dockerfile: string; dockerfileDigest: string; ignoreFile: string; baseImage?: string }>;
   buildArgs: ReadonlyArray<readonly [string, string]>;
   labels: ReadonlyArray<readonly [string, string]>;
@@ -100,6 +100,22 @@ export interface HashInput {
   parents: ReadonlyArray<readonly [string, string]>;
   /** Upstream reference for mirror images. */
   mirror?: string;
+}
+
+/**
+ * The lines of the build contexts, one per distinct ignore file keyed by
+ * that file's name (or ""), each line ending in a line break. They are the
+ * last lines of the hashed text, so they can be gathered before the parents'
+ * hashes are known.
+ */
+export function contextLines(contexts: ReadonlyMap<string, readonly ContextEntry[]>): string {
+  const lines: string[] = [];
+  for (const ignoreFile of [...contexts.keys()].sort()) {
+    lines.push(JSON.stringify(['context', ignoreFile]));
+    pushContextRecords(contexts.get(ignoreFile) ?? [], lines);
+  }
+  lines.push('');
+  return lines.join('\n');
 }
 
 export function contentHash(input: HashInput): string {
@@ -115,10 +131,6 @@ export function contentHash(input: HashInput): string {
   for (const [k, v] of input.labels) line('label', k, v);
   for (const [k, v] of input.annotations ?? []) line('annotation', k, v);
   for (const [name, hash] of input.parents) line('parent', name, hash);
-  for (const ignoreFile of [...input.contexts.keys()].sort()) {
-    line('context', ignoreFile);
-    pushContextRecords(input.contexts.get(ignoreFile) ?? [], lines);
-  }
-  lines.push('');
+  lines.push(input.contextLines);
   return sha256Hex(lines.join('\n')).slice(0, 16);
 }

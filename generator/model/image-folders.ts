@@ -5,7 +5,7 @@
 import { Diagnostics, shown } from '../diagnostics.js';
 import type { ContextEntry } from '../hash/content.js';
 import { ARCH_ALIASES, ARCHES, PATH_COMPONENT_RE } from '../parse/grammar.js';
-import { compareBytes, type RawTree } from '../scan/tree.js';
+import { compareBytes, type TreeEntry } from '../scan/tree.js';
 
 /** `Dockerfile.arm64` / `Dockerfile.aarch64` → arm64; undefined for any other name. */
 export function dockerfileArch(base: string): string | undefined {
@@ -35,10 +35,9 @@ function checkName(imagesDir: string, name: string, diags: Diagnostics): boolean
   return false;
 }
 
-function markerDirs(tree: RawTree, diags: Diagnostics): Set<string> {
-  const top = tree.imagesDir;
+function markerDirs(top: string, entries: readonly TreeEntry[], diags: Diagnostics): Set<string> {
   const dirs = new Set<string>();
-  for (const e of tree.entries) {
+  for (const e of entries) {
     if (e.kind !== 'file' && e.kind !== 'link') continue;
     const slash = e.path.lastIndexOf('/');
     const base = e.path.slice(slash + 1);
@@ -56,10 +55,9 @@ function markerDirs(tree: RawTree, diags: Diagnostics): Set<string> {
   return dirs;
 }
 
-function warnNearMisses(tree: RawTree, dirs: ReadonlySet<string>, diags: Diagnostics): void {
-  const top = tree.imagesDir;
+function warnNearMisses(top: string, entries: readonly TreeEntry[], dirs: ReadonlySet<string>, diags: Diagnostics): void {
   const inImage = (dir: string) => [...dir.split('/').keys()].some((i) => dirs.has(dir.split('/').slice(0, i + 1).join('/')));
-  for (const e of tree.entries) {
+  for (const e of entries) {
     if (e.kind !== 'file') continue;
     const slash = e.path.lastIndexOf('/');
     const base = e.path.slice(slash + 1);
@@ -76,24 +74,22 @@ function warnNearMisses(tree: RawTree, dirs: ReadonlySet<string>, diags: Diagnos
 }
 
 /**
- * The image folders whose names are valid repository paths, sorted by name,
- * each with every entry below it relative to it (nested image folders
- * included: they are in its build context).
+ * The image folders among `entries` (paths below the images dir `top`, sorted;
+ * a whole top-level folder, or the whole tree) whose names are valid
+ * repository paths, sorted by name, each with every entry below it relative
+ * to it (nested image folders included: they are in its build context).
+ * `found` counts the image folders found, valid names or not.
  */
-export function findImageFolders(tree: RawTree, diags: Diagnostics): Map<string, ContextEntry[]> {
-  const dirs = markerDirs(tree, diags);
-  warnNearMisses(tree, dirs, diags);
-  // An empty images dir is a repository that has no image yet: its (empty) Makefile is valid, so it is a warning.
-  if (dirs.size === 0) {
-    diags.warn(tree.imagesDir, undefined, 'holds no image, expected folders holding a Dockerfile, Dockerfile_windows, Dockerfile.<arch> or image.yaml, found none');
-  }
+export function findImageFolders(top: string, entries: readonly TreeEntry[], diags: Diagnostics): Map<string, ContextEntry[]> & { found: number } {
+  const dirs = markerDirs(top, entries, diags);
+  warnNearMisses(top, entries, dirs, diags);
   const folders = new Map<string, ContextEntry[]>();
-  for (const d of [...dirs].sort(compareBytes)) if (checkName(tree.imagesDir, d, diags)) folders.set(d, []);
-  for (const e of tree.entries) {
+  for (const d of [...dirs].sort(compareBytes)) if (checkName(top, d, diags)) folders.set(d, []);
+  for (const e of entries) {
     for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) {
       const owner = folders.get(e.path.slice(0, i));
       if (owner) owner.push({ entry: e, rel: e.path.slice(i + 1) });
     }
   }
-  return folders;
+  return Object.assign(folders, { found: dirs.size });
 }

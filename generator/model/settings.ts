@@ -33,7 +33,7 @@ export const WINDOWS_OS_VERSIONS: Readonly<Record<string, string>> = {
   ltsc2025: '10.0.26100.2605',
 };
 
-const DEFAULT_SETTINGS: Omit<Settings, 'imagesDir'> = {
+export const DEFAULT_SETTINGS: Omit<Settings, 'imagesDir'> = {
   defaultPlatforms: [{ os: 'linux', arch: 'amd64' }],
   registry: 'localhost:5000',
   localPrefix: 'mkimages.local',
