@@ -5,9 +5,17 @@
 // floor`, both timed as child processes with Node's start-up included and
 // run in turn on the same tree, is a ratio that a busy machine moves far
 // less than either wall time.
+//
+// `node dist/bench/floor.js ROOT --write DIR FILES BYTES` does the same and
+// then writes what a generator must write at least: FILES files of BYTES
+// bytes in all under DIR (one filler text, no rendering), flushed with one
+// `sync -f` as the generator flushes its own. With FILES and BYTES those of
+// generated/, it is the floor of a generator that also has to write its
+// output, before it parses, checks or renders anything.
 
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,5 +45,18 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(2);
   }
   const { files, bytes } = readAndHash(join(resolve(root), 'images'));
+  if (process.argv[3] === '--write') {
+    const [dir, count, total] = [process.argv[4], Number(process.argv[5]), Number(process.argv[6])];
+    writeFiller(dir, count, total);
+  }
   process.stdout.write(`${files} files, ${bytes} bytes\n`);
+}
+
+/** `count` files of `total` bytes in all, under `dir` (made), flushed to disk. */
+export function writeFiller(dir: string, count: number, total: number): void {
+  mkdirSync(dir, { recursive: true });
+  const size = Math.ceil(total / Math.max(count, 1));
+  const filler = 'build-x:\n\t$(DOCKER) buildx build --platform linux/amd64 -t $(REGISTRY)/x:0123456789abcdef images/x\n'.repeat(Math.ceil(size / 90)).slice(0, size);
+  for (let i = 0; i < count; i++) writeFileSync(join(dir, `f${i}.mk`), filler);
+  spawnSync('sync', ['-f', dir]);
 }

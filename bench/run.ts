@@ -38,7 +38,7 @@
 // bench/README.md.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -459,6 +459,32 @@ function floorRun(root: string, files: number): Timed {
   return t;
 }
 
+/** The files of generated/ (rules/ included) and their bytes. */
+function outputSize(root: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  const walk = (dir: string): void => {
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (d.isDirectory()) walk(join(dir, d.name));
+      else {
+        files++;
+        bytes += statSync(join(dir, d.name)).size;
+      }
+    }
+  };
+  walk(join(root, 'generated'));
+  return { files, bytes };
+}
+
+/** The floor, then writing as many files and bytes as generated/ holds (bench/floor.ts --write). */
+function floorAndWriteRun(root: string, files: number, out: { files: number; bytes: number }): Timed {
+  const dir = tempDir('mkbench-write-');
+  const t = timed(process.execPath, [...NODE_FLAGS, FLOOR, root, '--write', dir, String(out.files), String(out.bytes)]);
+  const read = Number(t.r.stdout.split(' ')[0]);
+  if (read !== files) throw new Error(`the floor read ${read} files, the tree has ${files}`);
+  return t;
+}
+
 function benchGen(cfg: Config): void {
   notes.push(
     `generation: \`node ${NODE_FLAGS.join(' ')} dist/generator/cli.js --root DIR\` (as npm run generate runs it) as a child process, generated/ moved aside before each run (and deleted after the runs) so every run writes everything ("again" rows: over the up-to-date generated/, which the CLI reads and compares); wall time includes Node start-up; ` +
@@ -469,11 +495,14 @@ function benchGen(cfg: Config): void {
     const { root, summary } = treeFor(tree);
     const gens: Timed[] = [];
     const floors: Timed[] = [];
+    const writes: Timed[] = [];
     for (let i = 0; i < runs; i++) {
       floors.push(floorRun(root, summary.filesWritten));
       gens.push(generateRun(root));
+      writes.push(floorAndWriteRun(root, summary.filesWritten, outputSize(root)));
     }
     removeAside();
+    const out = outputSize(root);
     const label = `${tree.files} files x ${tree.fileSize / 1024} KB${variant ? `, ${variant}` : ''}`;
     const secs = gens.map((g) => g.seconds);
     const floorSecs = floors.map((f) => f.seconds);
@@ -486,6 +515,15 @@ function benchGen(cfg: Config): void {
       unit: 'x',
       target: tree.images === 1000 && !variant ? { op: '<=', limit: 1.5 } : undefined,
       note: variant,
+    });
+    const writeSecs = writes.map((w) => w.seconds);
+    add({
+      measure: 'ratio: (floor + writing as many bytes as generated/ holds) / floor',
+      n: tree.images,
+      value: median(writeSecs) / median(floorSecs),
+      unit: 'x',
+      samples: writeSecs,
+      note: `${out.files} files, ${(out.bytes / 1e6).toFixed(1)} MB; no parsing, checking or rendering${variant ? `; ${variant}` : ''}`,
     });
     const mbs = gens.map((g) => g.mb!);
     add({ measure: 'generate: node cli.js, peak RSS', n: tree.images, value: median(mbs), unit: 'MB', samples: mbs, target: tree.images === 10_000 ? { op: '<=', limit: 300 } : undefined, note: label });
