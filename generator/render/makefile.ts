@@ -178,6 +178,21 @@ export function rulesFilesOf(images: readonly Image[]): Array<{ key: string; ima
   return [...files.keys()].sort().map((key) => ({ key, images: files.get(key)! }));
 }
 
+/** Words joined by spaces into comment lines of at most 78 characters (a longer word has a line of its own). */
+export function commentLines(words: readonly string[]): string {
+  const lines: string[] = [];
+  let line = '#';
+  for (const w of words) {
+    if (line !== '#' && line.length + 1 + w.length > 78) {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${w}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
 const DELEGATED = ['build', 'rebuild', 'push', 'load', 'save', 'adopt', 'mirror', 'verify', 'help'];
 
 /**
@@ -249,7 +264,7 @@ export function renderMakefile(model: Model, t: Templates): RenderedMakefile {
       return t.rules({
         imagesDir,
         count: images.length === 1 ? '1 image' : `${images.length} images`,
-        names: images.map((i) => i.name).join(' '),
+        names: commentLines(images.map((i) => i.name)),
         images: images.map((i) => ({ ...imageView(i, byName), imagesDir })),
       });
     },
