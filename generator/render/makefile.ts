@@ -69,11 +69,12 @@ function closureOf(img: Image, byName: Map<string, Image>): string {
   return [...seen].sort().join(' ');
 }
 
-function imageView(img: Image, byName: Map<string, Image>) {
+function imageView(img: Image, byName: Map<string, Image>, imagesDir: string) {
   const nested = img.nestedImages;
   const context = `$(MKIMAGES_ROOT)${img.dir}`;
   const oci = ociMetadata(img);
   return {
+    imagesDir,
     name: img.name,
     dir: img.dir,
     repo: img.publishedName,
@@ -265,7 +266,7 @@ export function renderMakefile(model: Model, t: Templates): RenderedMakefile {
         imagesDir,
         count: images.length === 1 ? '1 image' : `${images.length} images`,
         names: commentLines(images.map((i) => i.name)),
-        images: images.map((i) => ({ ...imageView(i, byName), imagesDir })),
+        images: images.map((i) => imageView(i, byName, imagesDir)),
       });
     },
   };
