@@ -57,13 +57,14 @@ export async function timeStages(root: string): Promise<StageTimes> {
   const { renderCatalog, renderGraph } = await import('../generator/render/catalog.js');
   const { staleFiles, writeFiles } = await import('../generator/write/output.js');
   const { Diagnostics } = await import('../generator/diagnostics.js');
+  const { loadSchemas } = await import('../generator/schemas.js');
   const t0 = performance.now();
   out['import generator modules'] = t0 - last;
   last = t0;
   const tree = readTree(root);
   mark('readTree');
   const diags = new Diagnostics();
-  const model = buildModel(tree, diags);
+  const model = buildModel(tree, diags, loadSchemas());
   mark('buildModel');
   if (diags.hasErrors) throw new Error(`the synthetic tree has errors: ${JSON.stringify(diags.sorted().slice(0, 3))}`);
   // The first call loads the compiled templates (dist/templates.cjs, then cached): with one image, that is nearly all it does.

@@ -15,7 +15,7 @@
 
 import { Diagnostics } from '../diagnostics.js';
 import { listEntries, listImageFolders } from '../hash/fingerprint.js';
-import { loadSchemas, type Schemas } from '../schemas.js';
+import type { Schemas } from '../schemas.js';
 import { compareBytes, type RawTree, type TreeEntry } from '../scan/tree.js';
 import { buildGraph, indexImages } from './graph.js';
 import { contextLinesOf, hashImages } from './hashes.js';
@@ -42,11 +42,11 @@ export class ModelBuilder {
   private readonly results: FolderResult[] = [];
   private imageFolders = 0;
 
-  /** `imagesDir`: relative to the root, as RawTree.imagesDir. */
+  /** `imagesDir`: relative to the root, as RawTree.imagesDir; `schemas`: mkimages' own, loaded by the caller. */
   constructor(
     private readonly imagesDir: string,
     private readonly diags: Diagnostics,
-    private readonly schemas: Schemas = loadSchemas(),
+    private readonly schemas: Schemas,
   ) {}
 
   /** The entries directly in the images dir that are not folders (mkimages.yaml among them). Before any folder. */
@@ -130,8 +130,8 @@ export function splitTree(entries: readonly TreeEntry[]): { topFiles: TreeEntry[
   return { topFiles, folders: [...folders.values()] };
 }
 
-/** `schemas`: mkimages' own JSON Schemas, loaded by the caller (default: this package's). */
-export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas = loadSchemas()): Model {
+/** `schemas`: mkimages' own JSON Schemas, loaded by the caller (generate.ts: this package's). */
+export function buildModel(tree: RawTree, diags: Diagnostics, schemas: Schemas): Model {
   if (!tree.exists) {
     const settings = readSettings(tree, schemas, diags);
     diags.error(tree.imagesDir, undefined, `not found, expected a folder ${tree.imagesDir}/ with one folder per image`);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
 import { folderListingCommand } from '../../generator/hash/fingerprint.js';
 import { buildModel } from '../../generator/model/build.js';
+import { loadSchemas } from '../../generator/schemas.js';
 import type { Model } from '../../generator/model/types.js';
 import { readTree } from '../../generator/scan/tree.js';
 import { makeTree, removeTree, type Spec } from '../support/tree.js';
@@ -39,7 +40,7 @@ const TREE: Spec = {
 
 function modelOf(root: string): Model {
   const d = new Diagnostics();
-  const model = buildModel(readTree(root, DIR), d);
+  const model = buildModel(readTree(root, DIR), d, loadSchemas());
   expect(d.sorted().map(formatDiagnostic)).toEqual([]);
   return model;
 }
@@ -118,7 +119,7 @@ describe('per-image listing (Image.sums)', () => {
     // And what the next generation computes is what sh prints.
     const after = readTree(root, DIR);
     const d = new Diagnostics();
-    const model = buildModel(after, d);
+    const model = buildModel(after, d, loadSchemas());
     for (const img of model.images) expect(shellSums(root, before, img.name)).toBe(img.sums);
   });
 

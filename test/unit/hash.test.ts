@@ -6,6 +6,7 @@ import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
 import { folderListingCommand } from '../../generator/hash/fingerprint.js';
 import { readIgnorePatterns } from '../../generator/hash/content.js';
 import { buildModel } from '../../generator/model/build.js';
+import { loadSchemas } from '../../generator/schemas.js';
 import type { Model } from '../../generator/model/types.js';
 import { readTree } from '../../generator/scan/tree.js';
 import { makeTree, removeTree, runCli, runMake, type Spec } from '../support/tree.js';
@@ -17,7 +18,7 @@ function modelOf(files: Spec): { model: Model; root: string; errors: string[] } 
   const root = makeTree(files);
   roots.push(root);
   const d = new Diagnostics();
-  const model = buildModel(readTree(root), d);
+  const model = buildModel(readTree(root), d, loadSchemas());
   return { model, root, errors: d.sorted().map(formatDiagnostic) };
 }
 

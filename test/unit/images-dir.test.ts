@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
 import { folderListingCommand } from '../../generator/hash/fingerprint.js';
 import { buildModel } from '../../generator/model/build.js';
+import { loadSchemas } from '../../generator/schemas.js';
 import { checkImagesDir, readTree } from '../../generator/scan/tree.js';
 import { makeTree, removeTree, runMain } from '../support/tree.js';
 
@@ -39,7 +40,7 @@ describe('--images-dir', () => {
       ['busybox', 'test/images/busybox', ['agnhost']],
     ]);
     const d = new Diagnostics();
-    const model = buildModel(readTree(root, 'test/images'), d);
+    const model = buildModel(readTree(root, 'test/images'), d, loadSchemas());
     expect(model.settings.imagesDir).toBe('test/images');
     expect(model.settings.registry).toBe('registry.example/e2e');
     expect(model.images.map((i) => i.dir)).toEqual(['test/images/agnhost', 'test/images/busybox']);
@@ -65,7 +66,7 @@ describe('--images-dir', () => {
     });
     roots.push(root);
     const d = new Diagnostics();
-    buildModel(readTree(root, 'test/images'), d);
+    buildModel(readTree(root, 'test/images'), d, loadSchemas());
     expect(d.sorted().map(formatDiagnostic)).toEqual([
       'test/images/Bad: folder name is not a valid repository path, expected lowercase [a-z0-9] words joined by ".", "_", "__" or "-", found "Bad"',
       'test/images/Dockerfile: is directly in test/images/, expected it inside an image folder such as test/images/<name>/',
@@ -75,7 +76,7 @@ describe('--images-dir', () => {
       'test/images/mkimages.yaml:1: unknown key "registery" in the top level, expected one of defaultPlatforms, registry, localPrefix, source, windowsOsVersions, compatibility',
     ]);
     const missing = new Diagnostics();
-    buildModel(readTree(root, 'no/such'), missing);
+    buildModel(readTree(root, 'no/such'), missing, loadSchemas());
     expect(missing.sorted().map(formatDiagnostic)).toEqual(['no/such: not found, expected a folder no/such/ with one folder per image']);
   });
 
@@ -96,7 +97,7 @@ describe('--images-dir', () => {
   it("an image's listing is what folderListingCommand prints in DIR", () => {
     const root = makeTree(TREE);
     roots.push(root);
-    const model = buildModel(readTree(root, 'test/images'), new Diagnostics());
+    const model = buildModel(readTree(root, 'test/images'), new Diagnostics(), loadSchemas());
     const img = model.images.find((i) => i.name === 'agnhost')!;
     const out = spawnSync('sh', ['-c', folderListingCommand('agnhost', img.nestedImages)], { cwd: join(root, 'test/images'), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     expect(out.stderr).toBe('');

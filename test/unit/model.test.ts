@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../../generator/diagnostics.js';
 import { buildModel } from '../../generator/model/build.js';
+import { loadSchemas } from '../../generator/schemas.js';
 import type { Model } from '../../generator/model/types.js';
 import { readTree } from '../../generator/scan/tree.js';
 import { makeTree, removeTree, type Spec } from '../support/tree.js';
@@ -12,7 +13,7 @@ function modelOf(files: Spec): { model: Model; messages: string[] } {
   const root = makeTree(files);
   roots.push(root);
   const d = new Diagnostics();
-  const model = buildModel(readTree(root), d);
+  const model = buildModel(readTree(root), d, loadSchemas());
   return { model, messages: d.sorted().map(formatDiagnostic) };
 }
 const img = (m: Model, name: string) => m.images.find((i) => i.name === name)!;
