@@ -476,10 +476,14 @@ function outputSize(root: string): { files: number; bytes: number } {
   return { files, bytes };
 }
 
-/** The floor, then writing as many files and bytes as generated/ holds (bench/floor.ts --write). */
-function floorAndWriteRun(root: string, files: number, out: { files: number; bytes: number }): Timed {
+/**
+ * The floor, then writing as many files and bytes as generated/ holds
+ * (bench/floor.ts --write); with `viaGenerator`, the reading is the
+ * generator's own: its modules loaded and readTree (--generator-read).
+ */
+function floorAndWriteRun(root: string, files: number, out: { files: number; bytes: number }, viaGenerator = false): Timed {
   const dir = tempDir('mkbench-write-');
-  const t = timed(process.execPath, [...NODE_FLAGS, FLOOR, root, '--write', dir, String(out.files), String(out.bytes)]);
+  const t = timed(process.execPath, [...NODE_FLAGS, FLOOR, root, ...(viaGenerator ? ['--generator-read'] : []), '--write', dir, String(out.files), String(out.bytes)]);
   const read = Number(t.r.stdout.split(' ')[0]);
   if (read !== files) throw new Error(`the floor read ${read} files, the tree has ${files}`);
   return t;
@@ -496,10 +500,12 @@ function benchGen(cfg: Config): void {
     const gens: Timed[] = [];
     const floors: Timed[] = [];
     const writes: Timed[] = [];
+    const readsAndWrites: Timed[] = [];
     for (let i = 0; i < runs; i++) {
       floors.push(floorRun(root, summary.filesWritten));
       gens.push(generateRun(root));
       writes.push(floorAndWriteRun(root, summary.filesWritten, outputSize(root)));
+      readsAndWrites.push(floorAndWriteRun(root, summary.filesWritten, outputSize(root), true));
     }
     removeAside();
     const out = outputSize(root);
@@ -523,6 +529,15 @@ function benchGen(cfg: Config): void {
       value: median(writeSecs) / median(floorSecs),
       unit: 'x',
       note: `${median(writeSecs).toFixed(3)} s; ${out.files} files, ${(out.bytes / 1e6).toFixed(1)} MB; no parsing, checking or rendering${variant ? `; ${variant}` : ''}`,
+    });
+    // The generator less its model and rendering: what is left of the ratio for those two stages is 1 + target - this.
+    const readWriteSecs = readsAndWrites.map((w) => w.seconds);
+    add({
+      measure: "ratio: (the generator's modules + its readTree + writing as many bytes as generated/ holds) / floor",
+      n: tree.images,
+      value: median(readWriteSecs) / median(floorSecs),
+      unit: 'x',
+      note: `${median(readWriteSecs).toFixed(3)} s; generation less this: ${((median(secs) - median(readWriteSecs)) * 1000).toFixed(0)} ms for the model and the rendering, ${(((median(secs) - median(readWriteSecs)) / tree.images) * 1e6).toFixed(0)} us per image${variant ? `; ${variant}` : ''}`,
     });
     const mbs = gens.map((g) => g.mb!);
     add({ measure: 'generate: node cli.js, peak RSS', n: tree.images, value: median(mbs), unit: 'MB', samples: mbs, target: tree.images === 10_000 ? { op: '<=', limit: 300 } : undefined, note: label });
