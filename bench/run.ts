@@ -504,8 +504,9 @@ function benchGen(cfg: Config): void {
     for (let i = 0; i < runs; i++) {
       floors.push(floorRun(root, summary.filesWritten));
       gens.push(generateRun(root));
-      writes.push(floorAndWriteRun(root, summary.filesWritten, outputSize(root)));
-      readsAndWrites.push(floorAndWriteRun(root, summary.filesWritten, outputSize(root), true));
+      const size = outputSize(root);
+      writes.push(floorAndWriteRun(root, summary.filesWritten, size));
+      readsAndWrites.push(floorAndWriteRun(root, summary.filesWritten, size, true));
     }
     removeAside();
     const out = outputSize(root);
